@@ -1,0 +1,52 @@
+// `npm run stencil -- <command> [flags]` (see shared CLI.md). Exit codes: 0 ok, 2 bad input,
+// 3 no usable GPU, 1 anything else.
+import { UsageError } from './args';
+import type { Command } from './command';
+import { NoGpuError } from '../engine/errors';
+
+const commands: Record<string, () => Promise<{ default: Command }>> = {
+  info: () => import('./commands/info'),
+};
+
+function usage(): string {
+  return `usage: npm run stencil -- <command> [flags]\n\ncommands: ${Object.keys(commands).join(', ')}\n` +
+    `Run a command with --help for its flags.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === 'help') {
+    console.log(usage());
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`unknown command '${name}'\n${usage()}`);
+    return 2;
+  }
+  const command = (await load()).default;
+  if (rest.includes('--help')) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`${command.name}: ${e.message}`);
+      return 2;
+    }
+    if (e instanceof NoGpuError) {
+      console.error(e.message);
+      return 3;
+    }
+    if (e instanceof Error && (e as Error & { code?: string }).code === 'ENOENT') {
+      console.error(`${command.name}: ${e.message}`);
+      return 2;
+    }
+    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));
