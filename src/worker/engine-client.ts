@@ -1,0 +1,71 @@
+// The page's side of the engine worker: typed calls that resolve with the result, report progress
+// and can be cancelled with an AbortSignal.
+import { NoGpuError } from '../engine/errors';
+import { CancelledError, type EngineMethods, type MethodName, type SerializedError, type WorkerEvent, type WorkerRequest } from './messages';
+
+export interface CallOptions {
+  onProgress?: (done: number, total: number, label?: string) => void;
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  onProgress?: CallOptions['onProgress'];
+}
+
+function toError(e: SerializedError): Error {
+  if (e.name === 'NoGpuError') return new NoGpuError(e.message, (e.reason ?? 'no-webgpu') as NoGpuError['reason']);
+  if (e.name === 'CancelledError') return new CancelledError();
+  const error = new Error(e.message);
+  error.name = e.name;
+  return error;
+}
+
+export class EngineClient {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly worker: Worker) {
+    worker.onmessage = (message: MessageEvent<WorkerEvent>) => this.receive(message.data);
+    worker.onerror = (event) => {
+      const error = new Error(`the engine worker failed: ${event.message || 'script error'}`);
+      for (const p of this.pending.values()) p.reject(error);
+      this.pending.clear();
+    };
+  }
+
+  static spawn(): EngineClient {
+    return new EngineClient(new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: 'engine' }));
+  }
+
+  call<M extends MethodName>(method: M, params: EngineMethods[M]['params'], options: CallOptions = {}): Promise<EngineMethods[M]['result']> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      if (options.signal?.aborted) return reject(new CancelledError());
+      options.signal?.addEventListener('abort', () => this.send({ kind: 'cancel', id }), { once: true });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: options.onProgress });
+      this.send({ kind: 'request', id, method, params });
+    });
+  }
+
+  terminate(): void {
+    this.worker.terminate();
+  }
+
+  private send(request: WorkerRequest): void {
+    this.worker.postMessage(request);
+  }
+
+  private receive(event: WorkerEvent): void {
+    const p = this.pending.get(event.id);
+    if (!p) return;
+    if (event.kind === 'progress') {
+      p.onProgress?.(event.done, event.total, event.label);
+      return;
+    }
+    this.pending.delete(event.id);
+    if (event.kind === 'result') p.resolve(event.value);
+    else p.reject(toError(event.error));
+  }
+}
