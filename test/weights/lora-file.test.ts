@@ -54,7 +54,7 @@ describe('LoRA files', () => {
   it('names the key when a layer targets no module, or lacks its up weight', async () => {
     const modules = await unetModules();
     const bad = writeLora([layer('down_blocks.9.attentions.0.proj_in', 8, 8, 2, 7)], 'kohya');
-    await expect(readLora(blobFile(bad, 'bad.safetensors'), { unet: modules })).rejects.toThrow(/bad\.safetensors: "lora_unet_down_blocks_9_attentions_0_proj_in\.lora_down\.weight" names no module/);
+    await expect(readLora(blobFile(bad, 'bad.safetensors'), { unet: modules })).rejects.toThrow(/bad\.safetensors: "lora_unet_down_blocks_9_attentions_0_proj_in\.(alpha|lora_down\.weight|lora_up\.weight)" names no module/);
     const l = layer('down_blocks.0.attentions.0.proj_in', 32, 32, 2, 9);
     const half = writeSafetensors([{ name: 'lora_unet_down_blocks_0_attentions_0_proj_in.lora_down.weight', dtype: 'F32', shape: l.down.shape, data: l.down.data }]);
     await expect(readLora(blobFile(half, 'half.safetensors'), { unet: modules })).rejects.toThrow(/only one of its down\/up/);
