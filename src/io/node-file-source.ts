@@ -5,7 +5,7 @@ import { checkRange, type DirectorySource, type FileLike } from './file-source';
 
 export async function nodeFile(absPath: string, path = basename(absPath)): Promise<FileLike> {
   const { size } = await stat(absPath);
-  return {
+  const file: FileLike = {
     path,
     name: basename(absPath),
     size,
@@ -26,10 +26,10 @@ export async function nodeFile(absPath: string, path = basename(absPath)): Promi
       }
     },
     async blob() {
-      const bytes = await this.read(0, size);
-      return new Blob([bytes]);
+      return new Blob([await file.read(0, size)]);
     },
   };
+  return file;
 }
 
 export async function nodeDirectory(root: string): Promise<DirectorySource> {

@@ -48,7 +48,7 @@ export const referenceOps: Ops = {
       let y: tf.Tensor = tf.matMul(flat, wt as tf.Tensor2D);
       if (bias) y = tf.add(y, asTensor(bias));
       y = applyActivation(y, activation);
-      return tf.reshape(y, [...x.shape.slice(0, -1), wt.shape[1]]);
+      return tf.reshape(y, [...x.shape.slice(0, -1), wt.shape[1]!]);
     });
   },
 

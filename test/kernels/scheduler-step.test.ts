@@ -57,9 +57,9 @@ describe('scheduler-step kernel', () => {
       const n = 4 * 8 * 8;
       const scheduler = createScheduler(kind, config, 6, { overrides });
       let state = scheduler.initialState();
-      let cpuSample: Float64Array = Float64Array.from(f32(20, n), (v) => v * scheduler.initNoiseSigma);
-      let cpuHistory = Array.from({ length: scheduler.historySlots }, () => new Float64Array(n));
-      let gpuSample = tf.tensor1d(Float32Array.from(cpuSample));
+      let cpuSample: Float64Array<ArrayBufferLike> = Float64Array.from(f32(20, n), (v) => v * scheduler.initNoiseSigma);
+      let cpuHistory: Float64Array<ArrayBufferLike>[] = Array.from({ length: scheduler.historySlots }, () => new Float64Array(n));
+      let gpuSample: tf.Tensor = tf.tensor1d(Float32Array.from(cpuSample));
       const gpuHistory = scheduler.historySlots > 0 ? tf.zeros([scheduler.historySlots * n]) : undefined;
       for (let i = 0; i < scheduler.timesteps.length; i++) {
         const { plan, state: next } = scheduler.step(state);
