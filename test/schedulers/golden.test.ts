@@ -60,8 +60,8 @@ describe('denoising loops replayed from golden UNet outputs', () => {
       const calls = unetT.length;
       expect(scheduler.timesteps.length).toBe(calls);
 
-      let latents = Float64Array.from(loadGolden(model, 'pipeline_init_latents').data, (v) => v * scheduler.initNoiseSigma);
-      let history = Array.from({ length: scheduler.historySlots }, () => new Float64Array(latents.length));
+      let latents: Float64Array = Float64Array.from(loadGolden(model, 'pipeline_init_latents').data, (v) => v * scheduler.initNoiseSigma);
+      let history: Float64Array[] = Array.from({ length: scheduler.historySlots }, () => new Float64Array(latents.length));
       let state = scheduler.initialState();
       const errors: number[] = [];
       for (let k = 0; k < calls; k++) {
@@ -83,7 +83,6 @@ describe('denoising loops replayed from golden UNet outputs', () => {
         state = step.state;
         errors.push(relError(latents, slice(perStep, k)));
       }
-      if (process.env['SCHED_VERBOSE']) console.log(model, kind, errors);
       expect(Math.max(...errors)).toBeLessThan(1e-5);
       expect(relError(latents, loadGolden(model, `sched_${name}_final_latents`).data)).toBeLessThan(1e-5);
       expect(() => scheduler.step(state)).toThrow(/outside/);

@@ -22,7 +22,7 @@ const SIZE = 2 * 4 * 4 * 4; // batch 2 of 4×4×4 latents
 /** Runs `scheduler` with the given per-step model outputs and noise; returns the sample after each step. */
 function runPlans(scheduler: Scheduler, init: Float64Array, models: Float64Array[], noises: Float64Array[], begin = 0, batch = 2): Float64Array[] {
   let sample = init;
-  let history = Array.from({ length: scheduler.historySlots }, () => new Float64Array(init.length));
+  let history: Float64Array[] = Array.from({ length: scheduler.historySlots }, () => new Float64Array(init.length));
   let state: SchedulerState = scheduler.initialState(begin);
   const out: Float64Array[] = [];
   models.forEach((model, k) => {
@@ -155,7 +155,7 @@ describe('steps against the float64 reference', () => {
       // scale_model_input as a factor
       const factor = ours.scaleModelInput(ours.initialState());
       expect(relError(start.map((v) => v * factor), ref.scale(start))).toBeLessThan(1e-6);
-      let x = start;
+      let x: Float64Array = start;
       expectClose(runPlans(ours, start, models, noises), models.map((m, k) => (x = ref.step(m, x, noises[k]!))));
     }
   });
