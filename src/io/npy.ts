@@ -70,7 +70,8 @@ export function readNpy(bytes: Uint8Array, name = 'array.npy'): NpyArray {
     fail(`truncated data: shape (${shape.join(', ')}) needs ${byteLength} bytes, file has ${bytes.length - dataStart}`);
   }
   // Copy so typed arrays are aligned and do not alias the caller's buffer.
-  const raw = bytes.slice(dataStart, dataStart + byteLength).buffer;
+  // Copy through Uint8Array's own slice: a Node Buffer's slice is a view into a shared pool.
+  const raw = Uint8Array.prototype.slice.call(bytes, dataStart, dataStart + byteLength).buffer;
   return { dtype, shape, data: typedView(dtype, raw) };
 }
 

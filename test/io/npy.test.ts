@@ -137,3 +137,12 @@ describe('golden fixtures', () => {
     }
   });
 });
+
+describe('npy from a Node Buffer', () => {
+  it('reads the right values when the bytes are a view into a shared pool', () => {
+    const buf = readFileSync('test/fixtures/golden/tiny-sd15/expected/betas.npy');
+    const fromBuffer = readNpy(buf);
+    const fromCopy = readNpy(new Uint8Array(buf));
+    expect(Array.from(fromBuffer.data as Float32Array)).toEqual(Array.from(fromCopy.data as Float32Array));
+  });
+});
