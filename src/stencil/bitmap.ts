@@ -7,9 +7,6 @@ export interface Bitmap {
   data: Uint8Array;
 }
 
-export const INK = 1;
-export const SHEET = 0;
-
 export function createBitmap(width: number, height: number): Bitmap {
   return { width, height, data: new Uint8Array(width * height) };
 }

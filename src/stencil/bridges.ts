@@ -118,18 +118,20 @@ function connectAllRegions(work: Bitmap, region: Int32Array, regionCount: number
       }
     }
     bestCost.fill(0x7fffffff);
+    const offer = (g: number, cost: number, p: number, q: number) => {
+      if (cost < bestCost[g]) {
+        bestCost[g] = cost;
+        bestPair[2 * g] = p;
+        bestPair[2 * g + 1] = q;
+      }
+    };
     const consider = (p: number, q: number) => {
+      if (source[p] === source[q]) return; // same region: the common case, no lookup needed
       const gp = find(source[p]);
       const gq = find(source[q]);
       if (gp === gq) return;
-      const cost = dist[p] + dist[q];
-      for (const g of [gp, gq]) {
-        if (cost < bestCost[g]) {
-          bestCost[g] = cost;
-          bestPair[2 * g] = p;
-          bestPair[2 * g + 1] = q;
-        }
-      }
+      offer(gp, dist[p] + dist[q], p, q);
+      offer(gq, dist[p] + dist[q], p, q);
     };
     for (let p = 0; p < n; p++) {
       if (p % width < width - 1) consider(p, p + 1);

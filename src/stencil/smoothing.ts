@@ -1,4 +1,4 @@
-import { createBitmap, type Bitmap } from './bitmap';
+import { cloneBitmap, createBitmap, type Bitmap } from './bitmap';
 import { boxSum, summedArea } from './summed-area';
 
 /**
@@ -7,7 +7,7 @@ import { boxSum, summedArea } from './summed-area';
  */
 export function smoothEdges(bitmap: Bitmap, radius: number): Bitmap {
   const r = Math.round(radius);
-  if (r <= 0) return { ...bitmap, data: bitmap.data.slice() };
+  if (r <= 0) return cloneBitmap(bitmap);
   const { width, height } = bitmap;
   const area = summedArea(bitmap.data, width, height);
   const out = createBitmap(width, height);

@@ -27,7 +27,7 @@ function contourData(c: Contour): string {
 }
 
 /** Path data for all shapes, absolute coordinates; holes are separate subpaths (filled even-odd). */
-export function pathData(shapes: Shape[]): string {
+function pathData(shapes: Shape[]): string {
   return shapes.flatMap((shape) => shape.map(contourData)).join('');
 }
 
