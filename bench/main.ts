@@ -1,7 +1,9 @@
 // `npm run bench -- <name>`: runs one benchmark (or `all`) and prints its table and JSON lines.
 import { printRows, type Benchmark } from './report';
 
-const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {};
+const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
+  stencil: () => import('./stencil'),
+};
 
 async function main(): Promise<number> {
   const name = process.argv[2];
