@@ -56,7 +56,9 @@ describe('training step (tfjs autodiff of the reference ops)', () => {
     expect(Object.keys(norms).length).toBe(trainable.names.length);
     for (const [name, want] of Object.entries(norms)) {
       const g = grads[trainable.variables[trainable.names.indexOf(name)].name];
-      const norm = Math.sqrt((await engine.read(tf.tidy(() => tf.sum(tf.square(g)))))[0]);
+      const sumSq = tf.tidy(() => tf.sum(tf.square(g)));
+      const norm = Math.sqrt((await engine.read(sumSq))[0]);
+      sumSq.dispose();
       // Biases followed by a GroupNorm of one channel per group get exactly zero gradient in exact arithmetic;
       // both sides hold f32 round-off there (~1e-9), hence the absolute floor.
       expect(Math.abs(norm - want), name).toBeLessThan(1e-3 * want + 1e-7);
