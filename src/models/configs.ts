@@ -147,7 +147,7 @@ class Reader {
 export function parseUNetConfig(json: Json, path = 'unet/config.json'): UNet2DConditionConfig {
   const r = new Reader(json, path);
   if (json._class_name !== undefined && json._class_name !== 'UNet2DConditionModel') {
-    throw new UnsupportedModelError(path, `a ${String(json._class_name)} (expected UNet2DConditionModel)`);
+    throw new UnsupportedModelError(path, `the class ${String(json._class_name)} (expected UNet2DConditionModel)`);
   }
   r.requireDefault('addition_embed_type', null, (v) =>
     v === 'text_time' ? 'a Stable Diffusion XL UNet (addition_embed_type "text_time")' : `a UNet with addition_embed_type "${v}"`,
@@ -243,7 +243,7 @@ export function parseUNetConfig(json: Json, path = 'unet/config.json'): UNet2DCo
 export function parseAutoencoderKLConfig(json: Json, path = 'vae/config.json'): AutoencoderKLConfig {
   const r = new Reader(json, path);
   if (json._class_name !== undefined && json._class_name !== 'AutoencoderKL') {
-    throw new UnsupportedModelError(path, `a ${String(json._class_name)} (expected AutoencoderKL)`);
+    throw new UnsupportedModelError(path, `the class ${String(json._class_name)} (expected AutoencoderKL)`);
   }
   const act = r.value('act_fn', 'silu');
   if (act !== 'silu' && act !== 'swish') throw new UnsupportedModelError(path, `a VAE with act_fn "${String(act)}" (only silu)`);
@@ -291,7 +291,7 @@ export function parseCLIPTextConfig(json: Json, path = 'text_encoder/config.json
   if (arch !== undefined && arch !== 'CLIPTextModel') {
     throw new UnsupportedModelError(
       path,
-      arch === 'CLIPTextModelWithProjection' ? 'a projected CLIP text encoder (SDXL\'s second text encoder)' : `a ${String(arch)} text encoder`,
+      arch === 'CLIPTextModelWithProjection' ? 'a projected CLIP text encoder (SDXL\'s second text encoder)' : `the text encoder class ${String(arch)}`,
     );
   }
   const act = String(r.value('hidden_act', 'quick_gelu'));

@@ -8,6 +8,8 @@ import { packedF16FromBits } from '../engine/f16-tensor';
 import type { Module, Parameter } from '../nn/module';
 import type { Ops } from '../ops/types';
 import { referenceOps } from '../ops/reference';
+import type { DirectorySource } from '../io/file-source';
+import { openDiffusersFolder } from '../weights/diffusers-folder';
 import type { WeightSource } from '../weights/weight-source';
 import { AutoencoderKL } from './autoencoder-kl';
 import { CLIPTextModel } from './clip-text-model';
@@ -145,4 +147,30 @@ export async function loadAutoencoderKL(c: ComponentSource, describe = 'vae', op
   const model = new AutoencoderKL(parseAutoencoderKLConfig(c.config, `${describe}/config.json`), options.ops ?? referenceOps);
   await loadWeights(model, c.weights, describe, options);
   return model;
+}
+
+export interface PipelineModels {
+  textEncoder: CLIPTextModel;
+  unet: UNet2DConditionModel;
+  vae: AutoencoderKL;
+  dispose(): void;
+}
+
+/** The three models of a diffusers pipeline folder; the fp16 variant files are preferred on the f16 path. */
+export async function loadDiffusersPipeline(dir: DirectorySource, options: LoadOptions = {}): Promise<PipelineModels> {
+  const precision = options.precision ?? engine().precision;
+  const folder = await openDiffusersFolder(dir, { variants: precision === 'f16' ? ['fp16', ''] : ['', 'fp16'] });
+  const loaded: Module[] = [];
+  const describe = (name: string) => `${dir.name}/${name}`;
+  try {
+    const textEncoder = await loadCLIPTextModel(await folder.component('text_encoder'), describe('text_encoder'), { ...options, precision });
+    loaded.push(textEncoder);
+    const unet = await loadUNet2DConditionModel(await folder.component('unet'), describe('unet'), { ...options, precision });
+    loaded.push(unet);
+    const vae = await loadAutoencoderKL(await folder.component('vae'), describe('vae'), { ...options, precision });
+    return { textEncoder, unet, vae, dispose: () => [textEncoder, unet, vae].forEach((m) => m.dispose()) };
+  } catch (e) {
+    for (const m of loaded) m.dispose();
+    throw e;
+  }
 }

@@ -53,4 +53,16 @@ describe('UNet2DConditionModel against diffusers', () => {
     console.log(`tiny-sd2 unet: t981 ${err.toExponential(2)}`);
     expect(err).toBeLessThan(1e-4);
   });
+
+  test("latents not divisible by the downsampling: the up path upsamples to the skips' sizes", async () => {
+    const unet = await loadUnet('tiny-sd15');
+    const sample = tf.randomNormal([1, 9, 7, 4], 0, 1, 'float32', 3) as tf.Tensor4D;
+    const context = tf.randomNormal([1, 77, 32], 0, 1, 'float32', 4) as tf.Tensor3D;
+    const out = unet.forward(sample, [500], context);
+    const data = (await engine.read(out)) as Float32Array;
+    expect(out.shape).toEqual([1, 9, 7, 4]);
+    expect(data.every(Number.isFinite)).toBe(true);
+    tf.dispose([sample, context, out]);
+    unet.dispose();
+  });
 });
