@@ -259,3 +259,25 @@ export function relError(actual: ArrayLike<number>, expected: ArrayLike<number>)
   }
   return Math.sqrt(num / Math.max(den, 1e-300));
 }
+
+/** Batched matmul: a [M,K] (or [K,M] with transA), b [K,N] (or [N,K]); a leading batch axis of 1 broadcasts. */
+export function matmul(a: Arr, b: Arr, transA = false, transB = false): Arr {
+  const [ba, a0, a1] = a.shape.length === 3 ? a.shape : [1, ...a.shape];
+  const [bb, b0, b1] = b.shape.length === 3 ? b.shape : [1, ...b.shape];
+  const [m, k] = transA ? [a1, a0] : [a0, a1];
+  const n = transB ? b0 : b1;
+  const batch = Math.max(ba, bb);
+  const y = arr(a.shape.length === 3 || b.shape.length === 3 ? [batch, m, n] : [m, n]);
+  for (let z = 0; z < batch; z++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) {
+          const av = a.data[(ba > 1 ? z * m * k : 0) + (transA ? p * m + i : i * k + p)];
+          const bv = b.data[(bb > 1 ? z * k * n : 0) + (transB ? j * k + p : p * n + j)];
+          acc += av * bv;
+        }
+        y.data[(z * m + i) * n + j] = acc;
+      }
+  return y;
+}
