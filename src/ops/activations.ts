@@ -1,0 +1,215 @@
+// Elementwise kernels (shaders/activations.wgsl): activations, GEGLU, add. Also the row chunking that
+// the norm, resample and embedding wrappers share: a tensor whose binding would exceed the device's
+// maxStorageBufferBindingSize is processed in row ranges copied out with copyBufferToBuffer (copies have
+// no binding limit), and the chunk results are copied into one output tensor.
+import * as tf from '@tensorflow/tfjs';
+import { engine } from '../engine/engine';
+import { flatGrid } from '../engine/grid';
+import type { Activation, Weight } from './types';
+
+const BYTES = 4;
+const WG = 256;
+
+const ACT_CODE: Record<Activation, number> = { none: 0, silu: 1, gelu: 2, 'gelu-tanh': 3, 'quick-gelu': 4 };
+
+/** WGSL element type for a run of `n` floats: vec4 when it divides. */
+export function vecFor(n: number): { V: string; width: number } {
+  return n % 4 === 0 ? { V: 'vec4<f32>', width: 4 } : { V: 'f32', width: 1 };
+}
+
+/** A flat workgroup grid for `items` invocations of `groupSize`, folded to 2D past the dispatch limit. */
+export function grid(items: number, groupSize: number): [number, number] {
+  return flatGrid(items, groupSize, engine().limits.maxComputeWorkgroupsPerDimension);
+}
+
+export function bindingLimit(): number {
+  return engine().limits.maxStorageBufferBindingSize;
+}
+
+/** Elements [start, start + count) of a 4-byte-element tensor, copied into a new tensor of `shape`. */
+export function sliceFlat(t: tf.Tensor, start: number, count: number, shape: number[] = [count]): tf.Tensor {
+  const bridge = engine().bridge;
+  const out = bridge.emptyTensor(shape, t.dtype === 'int32' ? 'int32' : 'float32');
+  const from = bridge.bufferOf(t);
+  const to = bridge.bufferOf(out);
+  bridge.submit((encoder) => encoder.copyBufferToBuffer(from, start * BYTES, to, 0, count * BYTES));
+  return out;
+}
+
+/** Copies all of `src` into `dst` starting at element `start`. */
+export function writeFlat(dst: tf.Tensor, src: tf.Tensor, start: number): void {
+  const bridge = engine().bridge;
+  const from = bridge.bufferOf(src);
+  const to = bridge.bufferOf(dst);
+  bridge.invalidateCpuCopy(dst);
+  bridge.submit((encoder) => encoder.copyBufferToBuffer(from, 0, to, start * BYTES, src.size * BYTES));
+}
+
+/** An input of mapRows: `width` elements per row are chunked with the rows; `whole` is bound as it is. */
+export type RowInput = { t: tf.Tensor; width: number } | { t: tf.Tensor; whole: true };
+
+/**
+ * Runs `run(inputs, row0, rows)` on row ranges whose chunked inputs and output fit the binding limit and
+ * assembles the outputs (`outWidth` elements per row) into one tensor of `outShape`. Without chunking
+ * `run` gets the inputs themselves. Ranges are multiples of `align` rows (except the last).
+ */
+export function mapRows(
+  rows: number,
+  inputs: RowInput[],
+  outWidth: number,
+  outShape: number[],
+  run: (inputs: tf.Tensor[], row0: number, rows: number) => tf.Tensor,
+  align = 1,
+): tf.Tensor {
+  const limit = bindingLimit();
+  const widths = [outWidth, ...inputs.map((i) => ('whole' in i ? 0 : i.width))];
+  const rowBytes = Math.max(...widths) * BYTES;
+  for (const i of inputs) {
+    if ('whole' in i && i.t.size * BYTES > limit) throw new Error(`a ${i.t.size * BYTES}-byte operand that cannot be chunked exceeds the ${limit}-byte binding limit`);
+  }
+  if (rows * rowBytes <= limit) return run(inputs.map((i) => i.t), 0, rows);
+  const step = Math.floor(limit / rowBytes / align) * align;
+  if (step < 1) throw new Error(`one chunk of ${align} rows (${align * rowBytes} bytes) exceeds the ${limit}-byte binding limit`);
+  const out = engine().bridge.emptyTensor(outShape, 'float32');
+  for (let row0 = 0; row0 < rows; row0 += step) {
+    const n = Math.min(step, rows - row0);
+    const parts = inputs.map((i) => ('whole' in i ? i.t : sliceFlat(i.t, row0 * i.width, n * i.width)));
+    const part = run(parts, row0, n);
+    writeFlat(out, part, row0 * outWidth);
+    tf.dispose([part, ...parts.filter((_, k) => !('whole' in inputs[k]))]);
+  }
+  return out;
+}
+
+export function activation(x: tf.Tensor, kind: Activation): tf.Tensor {
+  if (kind === 'none') return x.clone();
+  return tf.tidy(() => {
+    const { V, width } = vecFor(x.size);
+    const variant = { defines: { V }, constants: { WG, ACT: ACT_CODE[kind] }, entryPoint: 'act' };
+    return mapRows(x.size / width, [{ t: x, width }], width, x.shape, ([xc], _row0, n) => {
+      const g = grid(n, WG);
+      return engine().kernels.run('activations', variant, {
+        inputs: [xc],
+        outputs: [{ shape: [n * width] }],
+        uniforms: [['u32', n], ['u32', g[0]]],
+        workgroups: g,
+      })[0];
+    }).reshape(x.shape);
+  });
+}
+
+export function geglu(x: tf.Tensor): tf.Tensor {
+  const f2 = x.shape[x.shape.length - 1];
+  if (f2 % 2 !== 0) throw new Error(`geglu needs an even last dimension, got ${f2}`);
+  const f = f2 / 2;
+  const outShape = [...x.shape.slice(0, -1), f];
+  return tf.tidy(() => {
+    const { V, width } = vecFor(f);
+    const fv = f / width;
+    const variant = { defines: { V }, constants: { WG }, entryPoint: 'geglu' };
+    return mapRows(x.size / f2, [{ t: x, width: f2 }], f, outShape, ([xc], _row0, n) => {
+      const g = grid(n * fv, WG);
+      return engine().kernels.run('activations', variant, {
+        inputs: [xc],
+        outputs: [{ shape: [n * f] }],
+        uniforms: [['u32', n * fv], ['u32', g[0]], ['u32', fv]],
+        workgroups: g,
+      })[0];
+    }).reshape(outShape);
+  });
+}
+
+/** numpy broadcasting of a and b, collapsed to at most 4 dims: shape and per-operand strides (0 = broadcast). */
+function broadcastLayout(as: number[], bs: number[]): { out: number[]; dims: number[]; sa: number[]; sb: number[] } {
+  const rank = Math.max(as.length, bs.length);
+  const pa = [...Array(rank - as.length).fill(1), ...as];
+  const pb = [...Array(rank - bs.length).fill(1), ...bs];
+  const out = pa.map((d, i) => {
+    if (d !== pb[i] && d !== 1 && pb[i] !== 1) throw new Error(`add: shapes [${as}] and [${bs}] do not broadcast`);
+    return Math.max(d, pb[i]);
+  });
+  // Merge neighbouring dims where each operand is either present in both or broadcast in both.
+  const dims: number[] = [];
+  const kinds: string[] = [];
+  out.forEach((d, i) => {
+    if (d === 1) return;
+    const kind = `${pa[i] === 1 ? 0 : 1}${pb[i] === 1 ? 0 : 1}`;
+    if (kinds.length && kinds[kinds.length - 1] === kind) dims[dims.length - 1] *= d;
+    else {
+      dims.push(d);
+      kinds.push(kind);
+    }
+  });
+  const strides = (which: number) => {
+    const s = dims.map(() => 0);
+    let acc = 1;
+    for (let i = dims.length - 1; i >= 0; i--) {
+      if (kinds[i][which] === '1') {
+        s[i] = acc;
+        acc *= dims[i];
+      }
+    }
+    return s;
+  };
+  return { out, dims, sa: strides(0), sb: strides(1) };
+}
+
+export function add(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+    if (sameShape) {
+      const { V, width } = vecFor(a.size);
+      const variant = { defines: { V }, constants: { WG, BROADCAST: 0 }, entryPoint: 'add' };
+      return mapRows(a.size / width, [{ t: a, width }, { t: b, width }], width, a.shape, ([ac, bc], _row0, n) => {
+        const g = grid(n, WG);
+        return engine().kernels.run('activations', variant, {
+          inputs: [ac, bc],
+          outputs: [{ shape: [n * width] }],
+          uniforms: [['u32', n], ['u32', g[0]], ...Array<['u32', number]>(14).fill(['u32', 0])],
+          workgroups: g,
+        })[0];
+      }).reshape(a.shape);
+    }
+    const { out, dims, sa, sb } = broadcastLayout(a.shape, b.shape);
+    if (dims.length > 4) throw new Error(`add: broadcasting [${a.shape}] with [${b.shape}] needs ${dims.length} > 4 collapsed dims`);
+    while (dims.length < 4) {
+      dims.unshift(1);
+      sa.unshift(0);
+      sb.unshift(0);
+    }
+    const size = out.reduce((x, y) => x * y, 1);
+    // vec4 along the innermost dim when both operands are contiguous there.
+    const width = dims[3] % 4 === 0 && sa[3] === 1 && sb[3] === 1 ? 4 : 1;
+    const V = width === 4 ? 'vec4<f32>' : 'f32';
+    const d = dims.map((x, i) => (i === 3 ? x / width : x));
+    const [va, vb] = [sa, sb].map((s) => s.map((x, i) => (i === 3 ? x : x / width)));
+    const aFull = a.size === size;
+    const bFull = b.size === size;
+    const variant = { defines: { V }, constants: { WG, BROADCAST: 1 }, entryPoint: 'add' };
+    const inputs: RowInput[] = [aFull ? { t: a, width } : { t: a, whole: true }, bFull ? { t: b, width } : { t: b, whole: true }];
+    return mapRows(size / width, inputs, width, out, ([ac, bc], row0, n) => {
+      const g = grid(n, WG);
+      return engine().kernels.run('activations', variant, {
+        inputs: [ac, bc],
+        outputs: [{ shape: [n * width] }],
+        uniforms: [
+          ['u32', n],
+          ['u32', g[0]],
+          ['u32', row0],
+          ['u32', d[1]],
+          ['u32', d[2]],
+          ['u32', d[3]],
+          ...[...va, ...vb].map((s): ['u32', number] => ['u32', s]),
+          ['u32', aFull ? row0 : 0],
+          ['u32', bFull ? row0 : 0],
+        ],
+        workgroups: g,
+      })[0];
+    }).reshape(out);
+  });
+}
+
+/** A weight as its binding: f32 tensor, or packed f16 halves (array<u32> + unpack2x16float in WGSL). */
+export function weightBinding(w: Weight): { t: tf.Tensor; f16: boolean } {
+  return w instanceof tf.Tensor ? { t: w, f16: false } : { t: w.packed, f16: true };
+}
