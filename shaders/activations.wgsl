@@ -141,14 +141,20 @@ fn add(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec
     sum[i] = a[i] + b[i];
     return;
   }
+  // Peel the collapsed dims innermost first; dims of size 1 (uniform branches) cost no division.
   var g = p.offset + i;
-  let i3 = g % p.d3;
+  var ia = (g % p.d3) * p.sa3;
+  var ib = (g % p.d3) * p.sb3;
   g /= p.d3;
-  let i2 = g % p.d2;
-  g /= p.d2;
-  let i1 = g % p.d1;
-  let i0 = g / p.d1;
-  let ia = i0 * p.sa0 + i1 * p.sa1 + i2 * p.sa2 + i3 * p.sa3 - p.aBase;
-  let ib = i0 * p.sb0 + i1 * p.sb1 + i2 * p.sb2 + i3 * p.sb3 - p.bBase;
-  sum[i] = a[ia] + b[ib];
+  if (p.d2 > 1u) {
+    ia += (g % p.d2) * p.sa2;
+    ib += (g % p.d2) * p.sb2;
+    g /= p.d2;
+  }
+  if (p.d1 > 1u) {
+    ia += (g % p.d1) * p.sa1;
+    ib += (g % p.d1) * p.sb1;
+    g /= p.d1;
+  }
+  sum[i] = a[ia + g * p.sa0 - p.aBase] + b[ib + g * p.sb0 - p.bBase];
 }

@@ -20,6 +20,8 @@ interface Case {
   tfjs: (t: tf.Tensor[]) => tf.Tensor;
 }
 
+// Medians of 5: single runs on a shared 2-core machine vary by 2-5x.
+const RUNS = 5;
 const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
 const X = [1, 64, 64, 320];
 
@@ -58,6 +60,13 @@ const CASES: Case[] = [
     floats: 2 * 4096 * 320,
     ours: ([x, g, b]) => layerNorm(x, g, b, 1e-5),
     tfjs: ([x, g, b]) => referenceOps.layerNorm(x, g, b, 1e-5),
+  },
+  {
+    op: 'add 64×64×320',
+    inputs: [X, X],
+    floats: 3 * size(X),
+    ours: ([a, b]) => add(a, b),
+    tfjs: ([a, b]) => referenceOps.add(a, b),
   },
   {
     op: 'add + temb broadcast 64×64×320',
@@ -102,8 +111,8 @@ export async function benchNormAct(): Promise<BenchRow[]> {
   const mib = (bytes: number) => bytes / 2 ** 20;
   for (const c of CASES) {
     const inputs = c.inputs.map((s) => tf.randomUniform(s, -2, 2));
-    const ours = await measure(() => c.ours(inputs), 2);
-    const ref = await measure(() => c.tfjs(inputs), 2);
+    const ours = await measure(() => c.ours(inputs), RUNS);
+    const ref = await measure(() => c.tfjs(inputs), RUNS);
     const bytes = c.floats * 4;
     rows.push({
       op: c.op,
