@@ -8,3 +8,15 @@ createRoot(document.getElementById('root')!).render(
     <App />
   </StrictMode>,
 );
+
+// Offline use after the first visit (production builds only: the dev server's modules change constantly).
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').then(
+    () =>
+      navigator.serviceWorker.ready.then((registration) => {
+        const cacheUrls = [location.href, ...performance.getEntriesByType('resource').map((e) => e.name)];
+        registration.active?.postMessage({ cacheUrls });
+      }),
+    (e: Error) => console.warn(`offline use unavailable: ${e.message}`),
+  );
+}

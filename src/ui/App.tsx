@@ -1,17 +1,68 @@
+// The app shell: header with the GPU badge, the views as tabs, and the engine worker they all talk to.
+import { useState } from 'react';
+import type { ModelInfo } from '../worker/messages';
+import { CheckpointsView } from './CheckpointsView';
+import { GB } from './format';
+import { GenerateView } from './GenerateView';
 import { GpuStatus } from './GpuStatus';
+import { ModelView } from './ModelView';
+import { NoGpuBanner } from './NoGpuBanner';
+import { StencilView } from './StencilView';
+import { Tabs, type TabItem } from './Tabs';
+import { TrainView } from './TrainView';
 import { useEngine } from './use-engine';
+import { useSetting } from './use-setting';
+
+type ViewId = 'model' | 'generate' | 'train' | 'checkpoints' | 'stencil';
+
+const VIEWS: readonly TabItem<ViewId>[] = [
+  { id: 'model', label: 'Model' },
+  { id: 'generate', label: 'Generate' },
+  { id: 'train', label: 'Train' },
+  { id: 'checkpoints', label: 'Checkpoints' },
+  { id: 'stencil', label: 'Stencil' },
+];
 
 export function App() {
-  const engine = useEngine();
+  const [budgetGb, setBudgetGb] = useSetting('memoryBudgetGb', 8);
+  const { client, gpu } = useEngine(budgetGb * GB);
+  const [view, setView] = useSetting<ViewId>('view', 'model');
+  const [model, setModel] = useState<ModelInfo>();
+
+  const changeBudget = (gb: number) => {
+    setBudgetGb(gb);
+    if (client && gpu.status === 'ready') void client.call('setMemoryBudget', { bytes: gb * GB });
+  };
+
+  const panel = (id: ViewId, content: React.ReactNode) => (
+    <section key={id} role="tabpanel" id={`panel-${id}`} aria-labelledby={`tab-${id}`} hidden={view !== id} tabIndex={0}>
+      {content}
+    </section>
+  );
+
   return (
     <div className="app">
-      <header>
-        <h1>Stencil Diffusion</h1>
-        <p className="tagline">Fine-tune Stable Diffusion on your own GPU, in this tab, and cut clean stencils.</p>
+      <header className="app-header">
+        <div>
+          <h1>Stencil Diffusion</h1>
+          <p className="tagline">Fine-tune Stable Diffusion on your own GPU, in this tab, and cut clean stencils.</p>
+        </div>
+        <GpuStatus gpu={gpu} />
       </header>
-      <main>
-        <GpuStatus engine={engine} />
-      </main>
+      {gpu.status === 'unavailable' && <NoGpuBanner gpu={gpu} />}
+      <Tabs tabs={VIEWS} current={view} onChange={setView} />
+      {client && (
+        <main>
+          {panel(
+            'model',
+            <ModelView client={client} gpu={gpu} model={model} onLoaded={setModel} budgetGb={budgetGb} onBudget={changeBudget} />,
+          )}
+          {panel('generate', <GenerateView client={client} gpu={gpu} model={model} />)}
+          {panel('train', <TrainView client={client} gpu={gpu} model={model} />)}
+          {panel('checkpoints', <CheckpointsView />)}
+          {panel('stencil', <StencilView client={client} />)}
+        </main>
+      )}
     </div>
   );
 }

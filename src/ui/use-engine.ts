@@ -1,45 +1,50 @@
-// The engine worker's lifecycle as React state: starting, ready (with the GPU's facts) or unavailable.
+// The engine worker as React state. The worker always runs (the stencil and dataset scans need no GPU);
+// the GPU engine inside it is starting, ready (with the GPU's facts) or unavailable (with what to do).
 import { useEffect, useState } from 'react';
 import type { EngineInfo } from '../engine/engine';
 import { NoGpuError, noGpuAdvice } from '../engine/errors';
 import { EngineClient } from '../worker/engine-client';
 
-export type EngineState =
+export type GpuState =
   | { status: 'starting' }
-  | { status: 'ready'; client: EngineClient; info: EngineInfo }
+  | { status: 'ready'; info: EngineInfo }
   | { status: 'unavailable'; message: string; advice: string };
+
+export interface EngineState {
+  client: EngineClient | undefined;
+  gpu: GpuState;
+}
 
 function precisionSetting(): 'auto' | 'f16' | 'f32' {
   const p = new URLSearchParams(location.search).get('precision');
   return p === 'f16' || p === 'f32' ? p : 'auto';
 }
 
-export function useEngine(): EngineState {
-  const [state, setState] = useState<EngineState>({ status: 'starting' });
+export function useEngine(memoryBudgetBytes: number): EngineState {
+  const [state, setState] = useState<EngineState>({ client: undefined, gpu: { status: 'starting' } });
   useEffect(() => {
-    if (!('gpu' in navigator)) {
-      setState({ status: 'unavailable', message: 'This browser has no WebGPU.', advice: noGpuAdvice('no-webgpu') });
-      return;
-    }
     const client = EngineClient.spawn();
+    // Browser tests drive the worker directly through this handle.
+    if (new URLSearchParams(location.search).has('e2e')) Object.assign(window, { stencilEngine: client });
     let live = true;
-    client.call('start', { precision: precisionSetting() }).then(
-      (info) => {
-        if (!live) return;
-        // Browser tests drive the worker directly through this handle.
-        if (new URLSearchParams(location.search).has('e2e')) Object.assign(window, { stencilEngine: client });
-        setState({ status: 'ready', client, info });
-      },
-      (e: Error) => {
-        if (!live) return;
-        const advice = e instanceof NoGpuError ? noGpuAdvice(e.reason) : 'Reload the page; if it persists, check chrome://gpu.';
-        setState({ status: 'unavailable', message: e.message.split('. ')[0] + '.', advice });
-      },
-    );
+    const settle = (gpu: GpuState) => live && setState({ client, gpu });
+    if (!('gpu' in navigator)) {
+      settle({ status: 'unavailable', message: 'This browser has no WebGPU.', advice: noGpuAdvice('no-webgpu') });
+    } else {
+      setState({ client, gpu: { status: 'starting' } });
+      client.call('start', { precision: precisionSetting(), memoryBudgetBytes }).then(
+        (info) => settle({ status: 'ready', info }),
+        (e: Error) => {
+          const advice = e instanceof NoGpuError ? noGpuAdvice(e.reason) : 'Reload the page; if it persists, check chrome://gpu.';
+          settle({ status: 'unavailable', message: e.message.split('. ')[0] + '.', advice });
+        },
+      );
+    }
     return () => {
       live = false;
       client.terminate();
     };
+    // The budget only seeds the engine; later changes go through setMemoryBudget.
   }, []);
   return state;
 }

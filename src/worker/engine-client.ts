@@ -17,7 +17,8 @@ interface Pending {
 function toError(e: SerializedError): Error {
   if (e.name === 'NoGpuError') return new NoGpuError(e.message, (e.reason ?? 'no-webgpu') as NoGpuError['reason']);
   if (e.name === 'CancelledError') return new CancelledError();
-  const error = new Error(e.message);
+  // The name and reason survive the trip so the page can say what to do (HubError 'gated', QuotaExceededError...).
+  const error = Object.assign(new Error(e.message), e.reason === undefined ? {} : { reason: e.reason });
   error.name = e.name;
   return error;
 }

@@ -7,18 +7,19 @@ import type { Engine } from '../engine/engine';
 import { f16BitsToF32 } from '../engine/f16';
 import { packedF16FromBits, unpackF16 } from '../engine/f16-tensor';
 import { Philox } from '../random/philox';
+import { report, scanFolder } from './dataset-handlers';
+import type { HandlerContext } from './handler-context';
+import { hubInfo } from './hub-source';
 import { CancelledError, serializeError, type EngineMethods, type MethodName, type WorkerEvent, type WorkerRequest } from './messages';
+import { loadModel } from './model-loader';
+import { exportStencil, openImage, stencilPreview } from './stencil-handlers';
+import { clearModelCache, storageInfo } from './storage-handlers';
 
-interface Context {
-  progress(done: number, total: number, label?: string): void;
-  /** Throws CancelledError once the page has cancelled this request. */
-  checkCancelled(): void;
-}
-
-type Handlers = { [M in MethodName]: (params: EngineMethods[M]['params'], ctx: Context) => Promise<EngineMethods[M]['result']> };
+type Handlers = { [M in MethodName]: (params: EngineMethods[M]['params'], ctx: HandlerContext) => Promise<EngineMethods[M]['result']> };
 
 let engine: Engine | undefined;
-const cancelled = new Set<number>();
+/** Abort controllers of the requests in flight, by id. */
+const inFlight = new Map<number, AbortController>();
 
 function requireEngine(): Engine {
   if (!engine) throw new Error('the GPU engine has not been started');
@@ -26,9 +27,13 @@ function requireEngine(): Engine {
 }
 
 const handlers: Handlers = {
-  async start({ precision }) {
-    engine ??= await createBrowserEngine({ precision });
+  async start({ precision, memoryBudgetBytes }) {
+    engine ??= await createBrowserEngine({ precision, memoryBudgetBytes });
     return engine.info();
+  },
+
+  async setMemoryBudget({ bytes }) {
+    requireEngine().bridge.budgetBytes = bytes;
   },
 
   async selfTest() {
@@ -64,7 +69,29 @@ const handlers: Handlers = {
   async noise({ seed, count }) {
     return new Philox(seed).normal(count);
   },
+
+  async loadModel({ source }, ctx) {
+    requireEngine();
+    return loadModel(source, ctx);
+  },
+
+  hubInfo: ({ repo, token }, ctx) => hubInfo(repo, token, ctx.signal),
+  storageInfo: () => storageInfo(),
+  clearModelCache: () => clearModelCache(),
+  openImage: ({ file, name }) => openImage(file, name),
+  stencil: async ({ imageId, options, layer }) => stencilPreview(imageId, options, layer),
+  exportStencil: (params) => exportStencil(params),
+  scanDataset: ({ source }, ctx) => scanFolder(source, ctx),
+  selectDataset: ({ selection }) => report(selection),
 };
+
+/** Typed arrays in a result (itself or its top-level fields) move to the page instead of being copied. */
+function transferables(value: unknown): Transferable[] {
+  const candidates = ArrayBuffer.isView(value) ? [value] : value && typeof value === 'object' ? Object.values(value) : [];
+  const buffers = new Set<ArrayBuffer>();
+  for (const c of candidates) if (ArrayBuffer.isView(c) && c.buffer instanceof ArrayBuffer) buffers.add(c.buffer);
+  return [...buffers];
+}
 
 function post(event: WorkerEvent, transfer: Transferable[] = []): void {
   (self as DedicatedWorkerGlobalScope).postMessage(event, transfer);
@@ -73,23 +100,26 @@ function post(event: WorkerEvent, transfer: Transferable[] = []): void {
 self.onmessage = async (message: MessageEvent<WorkerRequest>) => {
   const request = message.data;
   if (request.kind === 'cancel') {
-    cancelled.add(request.id);
+    inFlight.get(request.id)?.abort();
     return;
   }
   const { id, method, params } = request;
-  const ctx: Context = {
+  const controller = new AbortController();
+  inFlight.set(id, controller);
+  const ctx: HandlerContext = {
     progress: (done, total, label) => post({ kind: 'progress', id, done, total, label }),
     checkCancelled: () => {
-      if (cancelled.has(id)) throw new CancelledError();
+      if (controller.signal.aborted) throw new CancelledError();
     },
+    signal: controller.signal,
   };
   try {
-    const handler = handlers[method] as (p: unknown, c: Context) => Promise<unknown>;
+    const handler = handlers[method] as (p: unknown, c: HandlerContext) => Promise<unknown>;
     const value = await handler(params, ctx);
-    post({ kind: 'result', id, value }, ArrayBuffer.isView(value) ? [value.buffer as ArrayBuffer] : []);
+    post({ kind: 'result', id, value }, transferables(value));
   } catch (e) {
-    post({ kind: 'error', id, error: serializeError(e) });
+    post({ kind: 'error', id, error: controller.signal.aborted ? serializeError(new CancelledError()) : serializeError(e) });
   } finally {
-    cancelled.delete(id);
+    inFlight.delete(id);
   }
 };

@@ -1,0 +1,38 @@
+// An error as the user needs it: what happened (the message) and what to do (by error kind).
+const ADVICE: Record<string, string> = {
+  ModelFolderError: 'Choose a diffusers model folder (model_index.json with unet/, vae/, text_encoder/ and tokenizer/) or a single-file .safetensors checkpoint.',
+  WeightLoadError: 'The weights do not match the model config: re-download the model, or choose the folder it came from.',
+  SafetensorsError: 'The file is damaged or not a safetensors file: download it again.',
+  UnsupportedModelError: 'Only Stable Diffusion 1.x and 2.x (text-to-image) models are supported.',
+  GpuOutOfMemoryError: 'Raise the GPU memory budget if your GPU has more memory, close other GPU-heavy tabs, or load a smaller model.',
+  DeviceLostError: 'The GPU was reset. Reload the page to restart the engine.',
+  QuotaExceededError: 'Storage is full: clear cached models or delete checkpoints, then try again.',
+  DatasetError: 'Choose a folder of PNG, JPEG or WebP images: class folders, ImageNet-Sketch synset folders, images with same-name .txt captions, or metadata.jsonl.',
+  ImageDecodeError: 'Use a PNG, JPEG or WebP image.',
+  UnsupportedImageError: 'Use a PNG, JPEG or WebP image.',
+  StencilInputError: 'Adjust the settings above (threshold, invert) or use another image.',
+  'HubError:offline': 'You are offline or the hub is unreachable. Models downloaded before still load offline.',
+  'HubError:gated': 'Accept the model licence on huggingface.co and paste an access token.',
+  'HubError:not-found': 'Check the repository id (owner/name), e.g. stable-diffusion-v1-5/stable-diffusion-v1-5.',
+  'HubError:quota': 'Storage is full: clear cached models, then retry; the download resumes where it stopped.',
+  'HubError:interrupted': 'The connection dropped: try again; the download resumes where it stopped.',
+};
+
+export function isCancelled(error: Error | undefined): boolean {
+  return error?.name === 'CancelledError';
+}
+
+export function ErrorNotice({ error, context }: { error: Error | undefined; context: string }) {
+  if (!error) return null;
+  if (isCancelled(error)) return <p className="notice">Cancelled.</p>;
+  const reason = (error as Error & { reason?: string }).reason;
+  const advice = ADVICE[`${error.name}:${reason}`] ?? ADVICE[error.name];
+  return (
+    <div className="notice error" aria-live="assertive" data-testid="error">
+      <p>
+        <strong>{context} failed:</strong> {error.message}
+      </p>
+      {advice && <p>{advice}</p>}
+    </div>
+  );
+}

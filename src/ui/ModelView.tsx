@@ -1,0 +1,53 @@
+// The Model view: load a model from any source, with progress; what is loaded; the GPU, its memory budget
+// and storage.
+import type { EngineClient } from '../worker/engine-client';
+import type { ModelInfo, ModelSource } from '../worker/messages';
+import { ErrorNotice } from './ErrorNotice';
+import { GpuDetails } from './GpuDetails';
+import { LoadedModelFacts } from './LoadedModelFacts';
+import { MemoryBudget } from './MemoryBudget';
+import { ModelSources } from './ModelSources';
+import { NeedsGpu } from './NoGpuBanner';
+import { ProgressBar } from './ProgressBar';
+import { StoragePanel } from './StoragePanel';
+import type { GpuState } from './use-engine';
+import { useTask } from './use-task';
+
+export function ModelView({
+  client,
+  gpu,
+  model,
+  onLoaded,
+  budgetGb,
+  onBudget,
+}: {
+  client: EngineClient;
+  gpu: GpuState;
+  model: ModelInfo | undefined;
+  onLoaded: (model: ModelInfo) => void;
+  budgetGb: number;
+  onBudget: (gb: number) => void;
+}) {
+  const load = useTask<ModelInfo>();
+  const start = async (source: ModelSource) => {
+    const info = await load.run((o) => client.call('loadModel', { source }, o));
+    if (info) onLoaded(info);
+  };
+  return (
+    <div className="columns">
+      <div className="stack">
+        <NeedsGpu gpu={gpu} what="Loading a model">
+          <ModelSources client={client} busy={load.running} onLoad={start} />
+          {load.running && <ProgressBar progress={load.progress} onCancel={load.cancel} />}
+          <ErrorNotice error={load.error} context="Loading the model" />
+        </NeedsGpu>
+      </div>
+      <div className="stack">
+        <LoadedModelFacts model={model} budgetGb={budgetGb} />
+        {gpu.status === 'ready' && <GpuDetails info={gpu.info} client={client} />}
+        <MemoryBudget gigabytes={budgetGb} onChange={onBudget} />
+        <StoragePanel client={client} refreshKey={model} />
+      </div>
+    </div>
+  );
+}

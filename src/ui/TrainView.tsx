@@ -1,0 +1,81 @@
+// The Train view: a dataset folder (drop, picker or file dialog) scanned in the worker, its report and
+// subset, and the run's settings and estimate. Running waits on the training pipeline.
+import { useState } from 'react';
+import type { DatasetSelection } from '../data/dataset-selection';
+import type { EngineClient } from '../worker/engine-client';
+import type { DatasetReport, FolderSource, ModelInfo } from '../worker/messages';
+import { ComingWith } from './ComingWith';
+import { DatasetReportView } from './DatasetReportView';
+import { ErrorNotice } from './ErrorNotice';
+import { FolderPicker } from './FolderPicker';
+import { NeedsGpu } from './NoGpuBanner';
+import { ProgressBar } from './ProgressBar';
+import { REFERENCE_RECIPE, TrainingSettingsForm } from './TrainingSettingsForm';
+import type { GpuState } from './use-engine';
+import { useSetting } from './use-setting';
+import { useTask } from './use-task';
+
+export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: GpuState; model: ModelInfo | undefined }) {
+  const scan = useTask<DatasetReport>();
+  const [report, setReport] = useState<DatasetReport>();
+  const [selection, setSelection] = useState<DatasetSelection>({});
+  const [selectionError, setSelectionError] = useState<Error>();
+  const [settings, setSettings] = useSetting('training', REFERENCE_RECIPE);
+
+  const open = async (source: FolderSource) => {
+    const r = await scan.run((o) => client.call('scanDataset', { source }, o));
+    if (!r) return;
+    setSelection({});
+    setReport(r);
+  };
+  const select = (next: DatasetSelection) => {
+    setSelection(next);
+    client.call('selectDataset', { selection: next }).then((r) => {
+      setReport(r);
+      setSelectionError(undefined);
+    }, setSelectionError);
+  };
+
+  return (
+    <div className="columns">
+      <div className="stack">
+        <section className="panel" aria-labelledby="dataset-heading">
+          <h2 id="dataset-heading">Dataset</h2>
+          <FolderPicker
+            name="dataset folder"
+            hint="Sketches in class folders (ImageNet-Sketch synsets or names), images with .txt captions, or metadata.jsonl."
+            disabled={scan.running}
+            onFolder={open}
+          />
+          {scan.running && <ProgressBar progress={scan.progress} onCancel={scan.cancel} />}
+          <ErrorNotice error={scan.error} context="Scanning the folder" />
+        </section>
+        {report && <DatasetReportView key={report.source + report.images} report={report} selection={selection} onSelection={select} />}
+        <ErrorNotice error={selectionError} context="Choosing the subset" />
+      </div>
+      <div className="stack">
+        <NeedsGpu gpu={gpu} what="Training">
+          <section className="panel" aria-labelledby="run-heading">
+            <h2 id="run-heading">Run</h2>
+            <TrainingSettingsForm t={settings} onChange={setSettings} images={report?.selected ?? 0} model={model} />
+            <div className="row">
+              <button type="button" disabled aria-describedby="train-coming">
+                Start training
+              </button>
+              <button type="button" className="secondary" disabled aria-describedby="train-coming">
+                Pause
+              </button>
+              <button type="button" className="secondary" disabled aria-describedby="train-coming">
+                Stop
+              </button>
+              <button type="button" className="secondary" onClick={() => setSettings(REFERENCE_RECIPE)}>
+                Reset to the reference recipe
+              </button>
+            </div>
+            <ComingWith id="train-coming" feature="the training pipeline (issue 7): progress, it/s and ETA, loss chart, validation images, resume" />
+          </section>
+        </NeedsGpu>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,160 @@
+// Hyperparameters with the reference recipe as defaults (the advanced ones folded), and what a run
+// would cost in steps and checkpoint storage.
+import type { ModelInfo } from '../worker/messages';
+import { formatBytes } from './format';
+import { CheckField, NumberField, SelectField } from './NumberField';
+
+export interface TrainingSettings {
+  mode: 'full' | 'lora';
+  resolution: number;
+  batch: number;
+  accumulation: number;
+  epochs: number;
+  lrFull: number;
+  lrLora: number;
+  loraRank: number;
+  loraAlpha: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  seed: number;
+  schedule: 'constant' | 'constant-warmup' | 'cosine-warmup';
+  warmupSteps: number;
+  weightDecay: number;
+  clipNorm: number;
+  mixedPrecision: boolean;
+  gradientCheckpointing: boolean;
+  noiseOffset: number;
+  minSnrGamma: number;
+  flip: boolean;
+  validateEvery: number;
+}
+
+/** The reference recipe (DEVELOPERS.md): SD 1.5 UNet, batch 1 × 8 accumulation, 1 epoch, lr 1e-6, 512 px. */
+export const REFERENCE_RECIPE: TrainingSettings = {
+  mode: 'full',
+  resolution: 512,
+  batch: 1,
+  accumulation: 8,
+  epochs: 1,
+  lrFull: 1e-6,
+  lrLora: 1e-4,
+  loraRank: 4,
+  loraAlpha: 4,
+  checkpointEvery: 500,
+  keepCheckpoints: 3,
+  seed: 42,
+  schedule: 'constant',
+  warmupSteps: 0,
+  weightDecay: 1e-2,
+  clipNorm: 1,
+  mixedPrecision: true,
+  gradientCheckpointing: false,
+  noiseOffset: 0,
+  minSnrGamma: 0,
+  flip: false,
+  validateEvery: 0,
+};
+
+function Estimate({ t, images, model }: { t: TrainingSettings; images: number; model: ModelInfo | undefined }) {
+  const steps = Math.ceil((images * t.epochs) / (t.batch * t.accumulation));
+  const unet = model?.components.find((c) => c.name === 'unet')?.parameters;
+  const checkpoints = Math.min(t.keepCheckpoints, Math.max(1, Math.floor(steps / t.checkpointEvery)));
+  return (
+    <div className="estimate" data-testid="estimate">
+      <p>
+        {images} images × {t.epochs} epoch{t.epochs === 1 ? '' : 's'} ÷ (batch {t.batch} × accumulation {t.accumulation}) ={' '}
+        <strong>{steps} optimizer steps</strong>
+      </p>
+      {t.mode === 'full' && unet !== undefined && (
+        <p>
+          Storage: {checkpoints} checkpoint{checkpoints === 1 ? '' : 's'} of {formatBytes(unet * 2)} (f16 UNet) + {formatBytes(unet * 12)} of resume
+          state (f32 master weights and two AdamW moments) with the newest.
+        </p>
+      )}
+      {t.mode === 'full' && unet === undefined && <p className="hint">Load a model to estimate checkpoint storage.</p>}
+      <p className="hint">The time estimate comes from a measured warm-up step once training lands.</p>
+    </div>
+  );
+}
+
+export function TrainingSettingsForm({
+  t,
+  onChange,
+  images,
+  model,
+}: {
+  t: TrainingSettings;
+  onChange: (t: TrainingSettings) => void;
+  images: number;
+  model: ModelInfo | undefined;
+}) {
+  const set = <K extends keyof TrainingSettings>(key: K) => (value: TrainingSettings[K]) => onChange({ ...t, [key]: value });
+  return (
+    <fieldset>
+      <legend>Training</legend>
+      <div className="grid2">
+        <SelectField
+          label="Mode"
+          value={t.mode}
+          options={[
+            ['full', 'full UNet (the reference recipe)'],
+            ['lora', 'LoRA (small, fits smaller GPUs)'],
+          ]}
+          onChange={set('mode')}
+        />
+        <SelectField
+          label="Resolution"
+          value={String(t.resolution)}
+          options={[
+            ['512', '512 px'],
+            ['384', '384 px'],
+            ['256', '256 px'],
+          ]}
+          onChange={(v) => set('resolution')(Number(v))}
+        />
+        {t.mode === 'full' ? (
+          <NumberField label="Learning rate" min={0} step={1e-7} value={t.lrFull} onChange={set('lrFull')} />
+        ) : (
+          <NumberField label="Learning rate" min={0} step={1e-5} value={t.lrLora} onChange={set('lrLora')} />
+        )}
+        <NumberField label="Epochs" min={1} value={t.epochs} onChange={set('epochs')} />
+        <NumberField label="Batch size" min={1} max={16} value={t.batch} onChange={set('batch')} />
+        <NumberField label="Gradient accumulation" min={1} max={64} value={t.accumulation} onChange={set('accumulation')} />
+        <NumberField label="Checkpoint every (steps)" min={1} value={t.checkpointEvery} onChange={set('checkpointEvery')} />
+        <NumberField label="Seed" min={0} value={t.seed} onChange={set('seed')} />
+        {t.mode === 'lora' && (
+          <>
+            <NumberField label="LoRA rank" min={1} max={256} value={t.loraRank} onChange={set('loraRank')} />
+            <NumberField label="LoRA alpha" min={1} max={256} value={t.loraAlpha} onChange={set('loraAlpha')} />
+          </>
+        )}
+      </div>
+      <details>
+        <summary>Advanced</summary>
+        <div className="grid2">
+          <SelectField
+            label="Learning-rate schedule"
+            value={t.schedule}
+            options={[
+              ['constant', 'constant'],
+              ['constant-warmup', 'constant with warmup'],
+              ['cosine-warmup', 'cosine with warmup'],
+            ]}
+            onChange={set('schedule')}
+          />
+          <NumberField label="Warmup steps" min={0} value={t.warmupSteps} onChange={set('warmupSteps')} />
+          <NumberField label="Weight decay" min={0} step={1e-3} value={t.weightDecay} onChange={set('weightDecay')} />
+          <NumberField label="Gradient clipping (global norm)" min={0} step={0.1} value={t.clipNorm} onChange={set('clipNorm')} />
+          <NumberField label="Noise offset" min={0} max={1} step={0.01} value={t.noiseOffset} onChange={set('noiseOffset')} />
+          <NumberField label="Min-SNR γ (0 = off)" min={0} step={0.5} value={t.minSnrGamma} onChange={set('minSnrGamma')} />
+          <NumberField label="Keep last checkpoints" min={1} max={20} value={t.keepCheckpoints} onChange={set('keepCheckpoints')} />
+          <NumberField label="Validation images every (steps, 0 = off)" min={0} value={t.validateEvery} onChange={set('validateEvery')} />
+        </div>
+        <CheckField label="Mixed precision (f16 compute, f32 masters)" checked={t.mixedPrecision} onChange={set('mixedPrecision')} />
+        <CheckField label="Gradient checkpointing (less memory, slower)" checked={t.gradientCheckpointing} onChange={set('gradientCheckpointing')} />
+        <CheckField label="Random horizontal flip" checked={t.flip} onChange={set('flip')} />
+      </details>
+      <Estimate t={t} images={images} model={model} />
+    </fieldset>
+  );
+}
