@@ -25,10 +25,10 @@ export function NumberField({
   const id = useId();
   return (
     <div className="field">
-      <label htmlFor={id}>
-        {label}
-        {slider && <output htmlFor={id}> {value}</output>}
-      </label>
+      <span className="label-row">
+        <label htmlFor={id}>{label}</label>
+        {slider && <output htmlFor={id}>{value}</output>}
+      </span>
       <input
         id={id}
         type={slider ? 'range' : 'number'}

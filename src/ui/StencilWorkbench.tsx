@@ -35,7 +35,12 @@ export function StencilWorkbench({ client, image }: { client: EngineClient; imag
         setPreview(p);
         setError(undefined);
       },
-      (e: Error) => ticket === latest.current && setError(e),
+      (e: Error) => {
+        if (ticket !== latest.current) return;
+        // A stale preview would pass for the settings that just failed.
+        setPreview(undefined);
+        setError(e);
+      },
     );
   }, [client, image.id, optionsKey, layer]);
 
