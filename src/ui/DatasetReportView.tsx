@@ -92,7 +92,9 @@ export function DatasetReportView({
                 <td>{c?.name ?? id}</td>
                 <td>{c ? `${c.selected} of ${c.available}` : '—'}</td>
                 <td>{c?.caption}</td>
-                <td className="thumbs">{c?.thumbnails.map((t) => <Thumbnail key={t.path} blob={t.blob} path={t.path} />)}</td>
+                <td>
+                  <div className="thumbs">{c?.thumbnails.map((t) => <Thumbnail key={t.path} blob={t.blob} path={t.path} />)}</div>
+                </td>
               </tr>
             );
           })}
