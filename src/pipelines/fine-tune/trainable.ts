@@ -17,7 +17,7 @@ export function makeTrainable(model: Module, select: (name: string) => boolean =
     if (!select(name)) continue;
     const current = p.weight;
     const master = tf.tidy(() => (current instanceof tf.Tensor ? tf.add(current, 0) : unpackF16(current)));
-    const variable = tf.variable(master, true, `${name}#${variables.length}`);
+    const variable = tf.variable(master, true);
     master.dispose(); // the variable keeps the storage alive with a reference count of one
     p.dispose();
     p.value = variable;
