@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../../engine/engine';
 import type { Dataset } from '../../data/dataset-selection';
-import { DatasetLoader, type DatasetLoaderState } from '../../data/dataset-loader';
+import { DatasetLoader, type DatasetLoaderState, type TrainingSample } from '../../data/dataset-loader';
 import type { AutoencoderKL } from '../../models/autoencoder-kl';
 import type { CLIPTextModel } from '../../models/clip-text-model';
 import type { UNet2DConditionModel } from '../../models/unet-2d-condition';
@@ -149,7 +149,7 @@ export class Trainer {
       const { loss, grads } = await this.microStep(lossScale);
       this.accumulator.add(grads);
       tf.dispose(grads);
-      const next = tf.add(lossSum, loss);
+      const next: tf.Scalar = tf.add(lossSum, loss);
       tf.dispose([lossSum, loss]);
       lossSum = next;
     }
@@ -180,12 +180,12 @@ export class Trainer {
 
   private async microStep(lossScale: number): Promise<{ loss: tf.Scalar; grads: tf.Tensor[] }> {
     const c = this.config;
-    const samples = [];
+    const samples: TrainingSample[] = [];
     for (let i = 0; i < c.batch; i++) samples.push(await this.loader.next());
     const r = c.resolution;
     const { vae, unet } = this.models;
     const down = 2 ** (vae.config.block_out_channels.length - 1);
-    const latentShape = [c.batch, r / down, r / down, vae.config.latent_channels];
+    const latentShape: [number, number, number, number] = [c.batch, r / down, r / down, vae.config.latent_channels];
     const latentSize = latentShape.reduce((a, b) => a * b, 1);
     // One fixed order of draws per micro-batch: VAE sample, noise, offset noise, timesteps.
     const vaeEps = this.rng.normal(latentSize);
