@@ -165,6 +165,22 @@ export class TfjsBridge {
     }
   }
 
+  /**
+   * Records a buffer-to-buffer copy into tfjs's command stream (ordered with the kernels around it, no
+   * submit): `bytes` from `src` at `srcOffset` to `dst` at `dstOffset`.
+   */
+  recordCopy(src: tf.Tensor, srcOffset: number, dst: tf.Tensor, dstOffset: number, bytes: number): void {
+    const from = this.bufferOf(src);
+    const to = this.bufferOf(dst);
+    const b = this.internals;
+    b.commandQueueOwnedIds.add(src.dataId);
+    b.commandQueueOwnedIds.add(dst.dataId);
+    this.invalidateCpuCopy(dst);
+    b.ensureCommandEncoderReady();
+    b.endComputePassEncoder();
+    b.commandEncoder!.copyBufferToBuffer(from, srcOffset, to, dstOffset, bytes);
+  }
+
   /** Ends the current pass and submits tfjs's pending commands, with `extra` recorded before submit. */
   submit(extra?: (encoder: GPUCommandEncoder) => void): void {
     const b = this.internals;

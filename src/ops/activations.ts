@@ -2,6 +2,7 @@
 // the norm, resample and embedding wrappers share: a tensor whose binding would exceed the device's
 // maxStorageBufferBindingSize is processed in row ranges copied out with copyBufferToBuffer (copies have
 // no binding limit), and the chunk results are copied into one output tensor.
+import { sliceElements, writeElements } from '../engine/tensor-copy';
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../engine/engine';
 import { flatGrid } from '../engine/grid';
@@ -24,25 +25,6 @@ export function grid(items: number, groupSize: number): [number, number] {
 
 export function bindingLimit(): number {
   return engine().limits.maxStorageBufferBindingSize;
-}
-
-/** Elements [start, start + count) of a 4-byte-element tensor, copied into a new tensor of `shape`. */
-export function sliceFlat(t: tf.Tensor, start: number, count: number, shape: number[] = [count]): tf.Tensor {
-  const bridge = engine().bridge;
-  const out = bridge.emptyTensor(shape, t.dtype === 'int32' ? 'int32' : 'float32');
-  const from = bridge.bufferOf(t);
-  const to = bridge.bufferOf(out);
-  bridge.submit((encoder) => encoder.copyBufferToBuffer(from, start * BYTES, to, 0, count * BYTES));
-  return out;
-}
-
-/** Copies all of `src` into `dst` starting at element `start`. */
-export function writeFlat(dst: tf.Tensor, src: tf.Tensor, start: number): void {
-  const bridge = engine().bridge;
-  const from = bridge.bufferOf(src);
-  const to = bridge.bufferOf(dst);
-  bridge.invalidateCpuCopy(dst);
-  bridge.submit((encoder) => encoder.copyBufferToBuffer(from, 0, to, start * BYTES, src.size * BYTES));
 }
 
 /** An input of mapRows: `width` elements per row are chunked with the rows; `whole` is bound as it is. */
@@ -73,9 +55,9 @@ export function mapRows(
   const out = engine().bridge.emptyTensor(outShape, 'float32');
   for (let row0 = 0; row0 < rows; row0 += step) {
     const n = Math.min(step, rows - row0);
-    const parts = inputs.map((i) => ('whole' in i ? i.t : sliceFlat(i.t, row0 * i.width, n * i.width)));
+    const parts = inputs.map((i) => ('whole' in i ? i.t : sliceElements(i.t, row0 * i.width, [n * i.width])));
     const part = run(parts, row0, n);
-    writeFlat(out, part, row0 * outWidth);
+    writeElements(out, part, row0 * outWidth);
     tf.dispose([part, ...parts.filter((_, k) => !('whole' in inputs[k]))]);
   }
   return out;

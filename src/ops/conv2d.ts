@@ -2,10 +2,11 @@
 // bias and fused residual. 1×1 stride-1 convolutions are plain GEMMs over pixels and go to matmul.wgsl.
 // Tensors past the storage binding limit run image by image in chunks of output rows (with the input
 // rows their receptive fields need), assembled by buffer copies; grids past the dispatch limit split.
+import { sliceElements, writeElements } from '../engine/tensor-copy';
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../engine/engine';
 import type { KernelVariant } from '../engine/kernel-runtime';
-import { checkBinding, copyInto, copySlice, epilogueDefines, rowsGemm, sizeOf, tileFor, tileRuns, tileVariant, weightShape, weightTensor } from './linear';
+import { checkBinding, epilogueDefines, rowsGemm, sizeOf, tileFor, tileRuns, tileVariant, weightShape, weightTensor } from './linear';
 import type { Conv2dOptions, Weight } from './types';
 
 const F32 = 4;
@@ -108,10 +109,10 @@ export function conv2d(x: tf.Tensor4D, w: Weight, bias: Weight | undefined, opts
         const inRow0 = Math.max(0, oy0 * stride - pad);
         const inRows = Math.min(h, (oy0 + outRows - 1) * stride - pad + kh) - inRow0;
         tf.tidy(() => {
-          const xPart = copySlice(x, (n * h + inRow0) * wd * cin, [1, inRows, wd, cin]);
-          const resPart = residual && copySlice(residual, (n * oh + oy0) * ow * cout, [1, outRows, ow, cout]);
+          const xPart = sliceElements(x, (n * h + inRow0) * wd * cin, [1, inRows, wd, cin]);
+          const resPart = residual && sliceElements(residual, (n * oh + oy0) * ow * cout, [1, outRows, ow, cout]);
           const part = convWindow(xPart, w, bias, resPart, s, { images: 1, inRow0, inRows, outRow0: oy0, outRows });
-          copyInto(out, (n * oh + oy0) * ow * cout, part);
+          writeElements(out, part, (n * oh + oy0) * ow * cout);
         });
       }
     }

@@ -1,7 +1,8 @@
 // Sinusoidal timestep embedding and table lookups (shaders/timestep-embedding.wgsl, embedding.wgsl).
+import { sliceElements } from '../engine/tensor-copy';
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../engine/engine';
-import { bindingLimit, grid, sliceFlat, weightBinding } from './activations';
+import { bindingLimit, grid, weightBinding } from './activations';
 import type { TimestepEmbeddingOptions, Weight } from './types';
 
 const WG = 256;
@@ -66,7 +67,7 @@ export function embedding(ids: tf.Tensor2D, table: Weight): tf.Tensor3D {
       const vEnd = Math.min(v, v0 + step);
       const first = Math.floor((v0 * d) / halvesPerElement);
       const last = Math.ceil((vEnd * d) / halvesPerElement);
-      const chunk = sliceFlat(words, first, last - first);
+      const chunk = sliceElements(words, first, [last - first]);
       run(chunk, v0, vEnd, first * halvesPerElement);
       chunk.dispose();
     }

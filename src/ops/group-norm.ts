@@ -1,9 +1,10 @@
 // GroupNorm (shaders/group-norm.wgsl): statistics over whole groups in three dispatches (partial
 // per-channel stats over pixel chunks, per-group merge into a [B, 3, C] table of mean/scale/shift,
 // normalise + SiLU), with x fed in row chunks when it exceeds the storage binding limit.
+import { sliceElements } from '../engine/tensor-copy';
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../engine/engine';
-import { bindingLimit, grid, mapRows, sliceFlat, vecFor, weightBinding } from './activations';
+import { bindingLimit, grid, mapRows, vecFor, weightBinding } from './activations';
 import type { Weight } from './types';
 
 const TX = 16;
@@ -38,7 +39,7 @@ export function groupNorm(x: tf.Tensor, gamma: Weight, beta: Weight, groups: num
       const kCount = Math.min(perDispatch, chunks - k0);
       const first = rowStart(k0);
       const end = rowEnd(k0 + kCount - 1);
-      const xc = first === 0 && end === rows ? x : sliceFlat(x, first * c, (end - first) * c);
+      const xc = first === 0 && end === rows ? x : sliceElements(x, first * c, [(end - first) * c]);
       const g = grid(cblocks * kCount, 1);
       [partials] = kernels.run('group-norm', { defines, constants: { TX, TY }, entryPoint: 'stats' }, {
         inputs: [xc],

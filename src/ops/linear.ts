@@ -2,6 +2,7 @@
 // residual, f16 or f32 weights. Owns shapes, the row chunking of tensors past the storage binding limit
 // and the splitting of grids past the dispatch limit. Also the helpers conv2d.ts shares (weight and output
 // template switches, tile choice, buffer-copy slicing).
+import { sliceElements, writeElements } from '../engine/tensor-copy';
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../engine/engine';
 import type { KernelVariant } from '../engine/kernel-runtime';
@@ -73,24 +74,6 @@ export function checkBinding(kernel: string, what: string, t: tf.Tensor): void {
   const limit = engine().limits.maxStorageBufferBindingSize;
   const bytes = t.size * F32;
   if (bytes > limit) throw new Error(`${kernel}: ${what} is ${bytes} bytes, over the ${limit}-byte storage binding limit`);
-}
-
-/** A new f32 tensor holding `count` elements of `src` from element `offset` (a GPU buffer copy). */
-export function copySlice(src: tf.Tensor, offset: number, shape: number[]): tf.Tensor {
-  const bridge = engine().bridge;
-  const dst = bridge.emptyTensor(shape, 'float32');
-  const from = bridge.bufferOf(src);
-  const to = bridge.bufferOf(dst);
-  bridge.submit((encoder) => encoder.copyBufferToBuffer(from, offset * F32, to, 0, sizeOf(shape) * F32));
-  return dst;
-}
-
-/** Copies all of `src` into `dst` from element `offset`; tensors past the binding limit are assembled so. */
-export function copyInto(dst: tf.Tensor, offset: number, src: tf.Tensor): void {
-  const bridge = engine().bridge;
-  const from = bridge.bufferOf(src);
-  const to = bridge.bufferOf(dst);
-  bridge.submit((encoder) => encoder.copyBufferToBuffer(from, 0, to, offset * F32, src.size * F32));
 }
 
 /** Splits `count` tiles into runs of at most `max` (one dispatch each): [first, length][]. */
@@ -180,8 +163,8 @@ export function rowsGemm(x: tf.Tensor2D, w: Weight, bias: Weight | undefined, ac
   for (let r0 = 0; r0 < rows; r0 += chunk) {
     const r = Math.min(chunk, rows - r0);
     tf.tidy(() => {
-      const part = call(copySlice(x, r0 * k, [r, k]), r, residual && copySlice(residual, r0 * n, [r, n]));
-      copyInto(out, r0 * n, part);
+      const part = call(sliceElements(x, r0 * k, [r, k]), r, residual && sliceElements(residual, r0 * n, [r, n]));
+      writeElements(out, part, r0 * n);
     });
   }
   return out as tf.Tensor2D;
@@ -227,11 +210,11 @@ export function matmul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transpose
       for (let r0 = 0; r0 < m; r0 += rowsPerChunk) {
         const r = Math.min(rowsPerChunk, m - r0);
         tf.tidy(() => {
-          const aPart = copySlice(a, (ba > 1 ? z * m * k : 0) + r0 * k, transposeA ? [k, m] : [r, k]);
-          const bPart = bb > 1 || !fits(b.size) ? copySlice(b, bb > 1 ? z * k * n : 0, [k * n]) : b;
+          const aPart = sliceElements(a, (ba > 1 ? z * m * k : 0) + r0 * k, transposeA ? [k, m] : [r, k]);
+          const bPart = bb > 1 || !fits(b.size) ? sliceElements(b, bb > 1 ? z * k * n : 0, [k * n]) : b;
           checkBinding('matmul', 'one B matrix', bPart);
           const part = gemm({ ...base, a: aPart, b: bPart, m: r, batch: 1, strideA: 0, strideB: 0, outShape: [r, n] });
-          copyInto(out, (z * m + r0) * n, part);
+          writeElements(out, part, (z * m + r0) * n);
         });
       }
     }

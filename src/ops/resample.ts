@@ -1,8 +1,9 @@
 // Nearest upsampling and channel concatenation (shaders/upsample-nearest.wgsl, concat-channels.wgsl),
 // NHWC, vec4 along channels, chunked by rows past the storage binding limit.
+import { sliceElements, writeElements } from '../engine/tensor-copy';
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../engine/engine';
-import { bindingLimit, grid, mapRows, sliceFlat, vecFor, writeFlat } from './activations';
+import { bindingLimit, grid, mapRows, vecFor } from './activations';
 
 const WG = 256;
 
@@ -49,9 +50,9 @@ export function upsampleNearest(x: tf.Tensor4D, size?: [number, number]): tf.Ten
       // Shrink until the input rows this range reads also fit (matters when downsampling).
       while ((inRow(row0 + n - 1) - inRow(row0) + 1) * inRowBytes > limit) n = Math.max(1, Math.floor(n / 2));
       const first = inRow(row0);
-      const xc = sliceFlat(x, first * w * c, (inRow(row0 + n - 1) - first + 1) * w * c);
+      const xc = sliceElements(x, first * w * c, [(inRow(row0 + n - 1) - first + 1) * w * c]);
       const part = run(xc, row0, n, first);
-      writeFlat(out, part, row0 * ow * c);
+      writeElements(out, part, row0 * ow * c);
       tf.dispose([xc, part]);
       row0 += n;
     }
