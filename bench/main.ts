@@ -2,6 +2,7 @@
 import { printRows, type Benchmark } from './report';
 
 const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
+  load: () => import('./load'),
   stencil: () => import('./stencil'),
 };
 

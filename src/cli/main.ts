@@ -6,6 +6,7 @@ import { NoGpuError } from '../engine/errors';
 
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   info: () => import('./commands/info'),
+  eval: () => import('./commands/eval'),
   stencil: () => import('./commands/stencil'),
 };
 
