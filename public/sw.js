@@ -3,6 +3,11 @@
 // cache-first. Cached responses keep their COOP/COEP headers, so the page stays cross-origin isolated.
 const CACHE = 'stencil-diffusion-shell-v1';
 
+/** Built chunks a script names (the main bundle names the engine worker, the worker its lazy chunks). */
+function chunksNamedIn(text) {
+  return [...text.matchAll(/(?:assets\/|\.\/)([\w-]+(?:\.[\w-]+)*\.(?:js|css|wasm))/g)].map((m) => `/assets/${m[1]}`);
+}
+
 self.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
@@ -10,9 +15,22 @@ self.addEventListener('install', (event) => {
       const page = await fetch('/', { cache: 'no-cache' });
       const html = await page.clone().text();
       await cache.put('/', page);
-      // The scripts and styles index.html names; the rest (the engine worker chunk) is cached when fetched.
-      const assets = [...html.matchAll(/(?:src|href)="(\/[^"]+)"/g)].map((m) => m[1]);
-      await cache.addAll(assets);
+      // What index.html names, the chunks those scripts name (two levels reach the worker's chunks), and
+      // the tables the dataset scanner reads.
+      const seen = new Set(['/favicon.svg', '/imagenet-synsets.tsv', '/imagenet-clip-classnames.tsv']);
+      let next = [...html.matchAll(/(?:src|href)="(\/[^"]+)"/g)].map((m) => m[1]);
+      for (let level = 0; level < 3 && next.length; level++) {
+        const found = [];
+        for (const url of next.filter((u) => !seen.has(u))) {
+          seen.add(url);
+          const response = await fetch(url);
+          if (!response.ok) continue;
+          await cache.put(url, response.clone());
+          if (url.endsWith('.js')) found.push(...chunksNamedIn(await response.text()));
+        }
+        next = found;
+      }
+      await cache.addAll(['/favicon.svg', '/imagenet-synsets.tsv', '/imagenet-clip-classnames.tsv']);
     })(),
   );
   self.skipWaiting();
@@ -27,17 +45,6 @@ self.addEventListener('activate', (event) => {
   );
 });
 
-/** The page sends the URLs it loaded before this worker took control, so they work offline too. */
-self.addEventListener('message', (event) => {
-  const urls = event.data?.cacheUrls;
-  if (!Array.isArray(urls)) return;
-  event.waitUntil(
-    caches.open(CACHE).then((cache) =>
-      Promise.all(urls.filter((u) => new URL(u).origin === self.location.origin).map((u) => cache.match(u).then((hit) => hit || cache.add(u)))),
-    ),
-  );
-});
-
 async function networkFirst(request) {
   const cache = await caches.open(CACHE);
   try {
@@ -45,13 +52,14 @@ async function networkFirst(request) {
     if (response.ok) await cache.put('/', response.clone());
     return response;
   } catch {
-    return (await cache.match('/')) || Response.error();
+    return (await cache.match('/', { ignoreVary: true })) || Response.error();
   }
 }
 
 async function cacheFirst(request) {
   const cache = await caches.open(CACHE);
-  const hit = await cache.match(request);
+  // The page asks with CORS (crossorigin, module workers); the install step fetched without: ignore Vary.
+  const hit = await cache.match(request, { ignoreVary: true });
   if (hit) return hit;
   const response = await fetch(request);
   if (response.ok && response.type === 'basic') await cache.put(request, response.clone());

@@ -11,12 +11,5 @@ createRoot(document.getElementById('root')!).render(
 
 // Offline use after the first visit (production builds only: the dev server's modules change constantly).
 if (import.meta.env.PROD && 'serviceWorker' in navigator) {
-  navigator.serviceWorker.register('/sw.js').then(
-    () =>
-      navigator.serviceWorker.ready.then((registration) => {
-        const cacheUrls = [location.href, ...performance.getEntriesByType('resource').map((e) => e.name)];
-        registration.active?.postMessage({ cacheUrls });
-      }),
-    (e: Error) => console.warn(`offline use unavailable: ${e.message}`),
-  );
+  navigator.serviceWorker.register('/sw.js').catch((e: Error) => console.warn(`offline use unavailable: ${e.message}`));
 }
