@@ -15,6 +15,7 @@ import { AutoencoderKL } from './autoencoder-kl';
 import { CLIPTextModel } from './clip-text-model';
 import { parseAutoencoderKLConfig, parseCLIPTextConfig, parseUNetConfig } from './configs';
 import { UNet2DConditionModel } from './unet-2d-condition';
+import { toOurLayout } from './weight-layout';
 
 export class WeightLoadError extends Error {
   constructor(message: string) {
@@ -51,42 +52,6 @@ function shapeFits(p: Parameter, stored: readonly number[]): boolean {
   if (p.layout !== 'linear') return false;
   const squeeze = (s: readonly number[]) => (s.length === 4 && s[2] === 1 && s[3] === 1 ? s.slice(0, 2) : s);
   return same(squeeze(p.torchShape), squeeze(stored));
-}
-
-/** Our layout's shape and element order for a parameter stored in PyTorch layout. */
-function toOurLayout<T extends Float32Array | Uint16Array>(p: Parameter, data: T): { data: T; shape: number[] } {
-  const s = p.torchShape;
-  if (p.layout === 'linear') {
-    const [out, inp] = s;
-    return { data: permute(data, [out, inp], [1, 0]), shape: [inp, out] };
-  }
-  if (p.layout === 'conv') {
-    const [o, i, h, w] = s;
-    return { data: permute(data, [o, i, h, w], [2, 3, 1, 0]), shape: [h, w, i, o] };
-  }
-  return { data, shape: [...s] };
-}
-
-/** out[...] = in transposed so that out's axis k is in's axis perm[k] (C order, any rank ≤ 4). */
-function permute<T extends Float32Array | Uint16Array>(src: T, shape: number[], perm: number[]): T {
-  const inStrides = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
-  const outShape = perm.map((p) => shape[p]);
-  const strides = perm.map((p) => inStrides[p]);
-  while (outShape.length < 4) {
-    outShape.unshift(1);
-    strides.unshift(0);
-  }
-  const dst = new (src.constructor as new (n: number) => T)(src.length);
-  const [n0, n1, n2, n3] = outShape;
-  const [s0, s1, s2, s3] = strides;
-  let o = 0;
-  for (let a = 0; a < n0; a++)
-    for (let b = 0; b < n1; b++)
-      for (let c = 0; c < n2; c++) {
-        const base = a * s0 + b * s1 + c * s2;
-        for (let d = 0; d < n3; d++) dst[o++] = src[base + d * s3];
-      }
-  return dst;
 }
 
 /** Fills `model`'s parameters from `source`. `describe` names the source in errors (a path, 'unet'). */
