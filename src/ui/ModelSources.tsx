@@ -3,7 +3,6 @@ import { useId, useState } from 'react';
 import type { PredictionType } from '../weights/single-file';
 import type { EngineClient } from '../worker/engine-client';
 import type { ModelSource } from '../worker/messages';
-import { ComingWith } from './ComingWith';
 import { FolderPicker } from './FolderPicker';
 import { HubLoader } from './HubLoader';
 
@@ -19,10 +18,9 @@ export function ModelSources({ client, busy, onLoad }: { client: EngineClient; b
       <p className="hint">
         Generated in the browser with random weights: it checks the GPU path end to end and draws nothing meaningful.
       </p>
-      <button type="button" disabled aria-describedby="demo-coming">
+      <button type="button" disabled={busy} onClick={() => onLoad({ kind: 'tiny-demo' })}>
         Load the tiny demo model
       </button>
-      <ComingWith id="demo-coming" feature="the tiny-model builder" />
 
       <h3>Diffusers folder</h3>
       <FolderPicker

@@ -19,6 +19,8 @@ export type FolderSource = { kind: 'folder-handle'; handle: FileSystemDirectoryH
 
 export type ModelSource =
   | FolderSource
+  /** The built-in tiny SD 1.5-shaped model with seeded random weights, built in the worker. */
+  | { kind: 'tiny-demo' }
   | { kind: 'single-file'; file: File; predictionType?: PredictionType }
   | { kind: 'hub'; repo: string; token?: string };
 

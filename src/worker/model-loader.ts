@@ -9,6 +9,7 @@ import type { CLIPTextModel } from '../models/clip-text-model';
 import { loadAutoencoderKL, loadCLIPTextModel, loadUNet2DConditionModel, type ComponentSource } from '../models/load';
 import type { UNet2DConditionModel } from '../models/unet-2d-condition';
 import type { Module } from '../nn/module';
+import { tinyPipelineDirectory } from '../models/tiny-model-builder';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer';
 import { openDiffusersFolder } from '../weights/diffusers-folder';
 import { openSingleFile } from '../weights/single-file';
@@ -91,6 +92,14 @@ async function singleFileSources(source: Extract<ModelSource, { kind: 'single-fi
 
 async function sourcesOf(source: ModelSource, ctx: HandlerContext): Promise<Sources> {
   switch (source.kind) {
+    case 'tiny-demo': {
+      const demo = await folderSources(tinyPipelineDirectory('sd15', { seed: 0 }), ['']);
+      return {
+        ...demo,
+        name: 'Tiny demo model (random weights)',
+        notices: ['The demo model has random weights: it exercises the GPU path end to end and draws nothing meaningful.'],
+      };
+    }
     case 'folder-handle':
       return folderSources(handleDirectory(source.handle), ['', 'fp16']);
     case 'folder-files':

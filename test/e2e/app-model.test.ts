@@ -1,5 +1,6 @@
-// The Model view loads the golden tiny SD 1.5 folder onto the GPU through every folder path a user has:
-// the <input webkitdirectory> dialog, a real folder drop, and an OPFS folder behind the directory picker.
+// The Model view loads the built-in demo model, and the golden tiny SD 1.5 folder onto the GPU through every
+// folder path a user has: the <input webkitdirectory> dialog, a real folder drop, and an OPFS folder behind
+// the directory picker.
 // A folder that is not a model gets an error that says what to choose instead.
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -28,6 +29,17 @@ async function expectLoaded(page: Page, name: string): Promise<void> {
 }
 
 describe('Model view', () => {
+  it('loads the built-in tiny demo model, clearly labelled', async () => {
+    const page = await openApp(browser);
+    const errors = collectErrors(page);
+    await page.getByRole('button', { name: 'Load the tiny demo model' }).click();
+    await expectLoaded(page, 'Tiny demo model (random weights)');
+    expect(await page.getByTestId('loaded-model').textContent()).toMatch(/draws nothing meaningful/);
+    await screenshot(page, 'view-model-demo');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('loads the tiny model folder through the folder input', async () => {
     const page = await openApp(browser);
     const errors = collectErrors(page);
