@@ -1,5 +1,8 @@
 // The fine-tuning loop on the golden tiny SD 1.5 and a drawn sketch folder (32 px): it learns, it leaks
 // nothing per step, and a run saved and resumed continues bit for bit like the uninterrupted one.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanDataset } from '../../src/data/dataset-scan';
@@ -14,6 +17,8 @@ import { Trainer, type FineTuneModels } from '../../src/pipelines/fine-tune/trai
 import { createScheduler } from '../../src/schedulers';
 import { ClipTokenizer } from '../../src/tokenizer/clip-tokenizer';
 import { Philox } from '../../src/random/philox';
+import { loadCheckpointWeights, loadRunState, saveRunCheckpoint } from '../../src/pipelines/fine-tune/run-checkpoint';
+import { FileCheckpointStore } from '../../src/storage/file-checkpoint-store';
 import { startEngine } from '../engine-helpers';
 import { goldenFolder } from '../models/golden';
 import { drawSketchFolder } from './sketch-folder';
@@ -98,13 +103,17 @@ describe('fine-tuning loop', () => {
     disposeModels(a);
 
     const b = await loadModels();
-    const first = new Trainer(b, makeTrainable(b.unet), dataset, c);
+    const firstTrainable = makeTrainable(b.unet);
+    const first = new Trainer(b, firstTrainable, dataset, c);
     expect((await first.trainStep()).loss).toBe(straightLosses[0]);
-    const saved = await first.saveState();
-    // The run state travels as JSON; the tensors as copies of their bytes.
-    const state = JSON.parse(JSON.stringify(saved.state));
-    const copy = (xs: Float32Array[]) => xs.map((x) => x.slice());
-    const tensors = { weights: copy(saved.tensors.weights), m: copy(saved.tensors.m), v: copy(saved.tensors.v) };
+    // Through a real checkpoint folder: weights (f16, PyTorch layout) and the run state.
+    const store = await FileCheckpointStore.open(mkdtempSync(join(tmpdir(), 'run-')));
+    const manifest = await saveRunCheckpoint(store, first, firstTrainable, { runId: 'r1', baseModel: 'tiny-sd15', captionTemplate: 'sketch of {name}', mode: 'full' }, 1);
+    expect(manifest.step).toBe(1);
+    const weights = await loadCheckpointWeights(store, manifest.id);
+    const convIn = weights.get('conv_in.weight')!;
+    expect(convIn.shape).toEqual([32, 4, 3, 3]);
+    const { state, tensors } = await loadRunState(store, manifest.id);
     first.dispose();
     disposeModels(b);
 
