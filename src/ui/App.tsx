@@ -59,7 +59,7 @@ export function App() {
           )}
           {panel('generate', <GenerateView client={client} gpu={gpu} model={model} />)}
           {panel('train', <TrainView client={client} gpu={gpu} model={model} />)}
-          {panel('checkpoints', <CheckpointsView />)}
+          {panel('checkpoints', <CheckpointsView client={client} visible={view === 'checkpoints'} />)}
           {panel('stencil', <StencilView client={client} />)}
         </main>
       )}

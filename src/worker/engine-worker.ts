@@ -7,6 +7,7 @@ import type { Engine } from '../engine/engine';
 import { f16BitsToF32 } from '../engine/f16';
 import { packedF16FromBits, unpackF16 } from '../engine/f16-tensor';
 import { Philox } from '../random/philox';
+import { deleteCheckpoint, listCheckpoints } from './checkpoint-handlers';
 import { report, scanFolder } from './dataset-handlers';
 import type { HandlerContext } from './handler-context';
 import { hubInfo } from './hub-source';
@@ -83,6 +84,8 @@ const handlers: Handlers = {
   exportStencil: (params) => exportStencil(params),
   scanDataset: ({ source }, ctx) => scanFolder(source, ctx),
   selectDataset: ({ selection }) => report(selection),
+  checkpoints: () => listCheckpoints(),
+  deleteCheckpoint: ({ id }) => deleteCheckpoint(id),
 };
 
 /** Typed arrays in a result (itself or its top-level fields) move to the page instead of being copied. */

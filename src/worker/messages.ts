@@ -4,6 +4,7 @@ import type { DatasetLayout, SkippedFile } from '../data/dataset-entry';
 import type { DatasetSelection } from '../data/dataset-selection';
 import type { EngineInfo, Precision } from '../engine/engine';
 import type { StencilOptions, TraceOptions } from '../stencil';
+import type { CheckpointSummary } from '../storage/checkpoint-format';
 import type { PredictionType } from '../weights/single-file';
 
 export interface SelfTestResult {
@@ -140,6 +141,8 @@ export interface EngineMethods {
   exportStencil: { params: StencilExportParams; result: StencilExport };
   scanDataset: { params: { source: FolderSource }; result: DatasetReport };
   selectDataset: { params: { selection: DatasetSelection }; result: DatasetReport };
+  checkpoints: { params: Record<string, never>; result: CheckpointSummary[] };
+  deleteCheckpoint: { params: { id: string }; result: CheckpointSummary[] };
 }
 
 export type MethodName = keyof EngineMethods;

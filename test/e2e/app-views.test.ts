@@ -92,7 +92,7 @@ describe('views with WebGPU', () => {
     await page.close();
   });
 
-  it('Checkpoints, and the tabs from the keyboard', async () => {
+  it('the tabs from the keyboard', async () => {
     const page = await openApp(browser);
     await page.getByRole('tab', { name: 'Model' }).focus();
     await page.keyboard.press('ArrowRight');
@@ -100,9 +100,7 @@ describe('views with WebGPU', () => {
     expect(await page.getByRole('tab', { name: 'Stencil' }).getAttribute('aria-selected')).toBe('true');
     await page.keyboard.press('ArrowLeft');
     expect(await page.getByRole('tab', { name: 'Checkpoints' }).getAttribute('aria-selected')).toBe('true');
-    const panel = page.getByRole('tabpanel', { name: 'Checkpoints' });
-    expect(await panel.textContent()).toMatch(/Coming with checkpoint storage/);
-    await screenshot(page, 'view-checkpoints');
+    expect(await page.getByRole('tabpanel', { name: 'Checkpoints' }).isVisible()).toBe(true);
     await page.close();
   });
 });
