@@ -7,8 +7,16 @@ import { NoGpuError } from '../engine/errors';
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   info: () => import('./commands/info'),
   eval: () => import('./commands/eval'),
+  generate: () => import('./commands/generate'),
+  train: () => import('./commands/train'),
   stencil: () => import('./commands/stencil'),
 };
+
+// Errors that mean the user's input is wrong (a file, a folder, a flag): exit code 2.
+const BAD_INPUT = new Set([
+  'UsageError', 'RangeError', 'DatasetError', 'ModelFolderError', 'SafetensorsError', 'UnsupportedModelError', 'WeightLoadError',
+  'ModelConfigError', 'ImageDecodeError', 'UnsupportedImageError', 'StencilInputError', 'LoraFileError', 'GenerationInputError',
+]);
 
 function usage(): string {
   return `usage: npm run stencil -- <command> [flags]\n\ncommands: ${Object.keys(commands).join(', ')}\n` +
@@ -34,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || (e instanceof Error && BAD_INPUT.has(e.name))) {
       console.error(`${command.name}: ${e.message}`);
       return 2;
     }

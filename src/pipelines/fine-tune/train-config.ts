@@ -79,7 +79,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.mode === 'lora') positiveInt('rank', c.rank);
   if (!(c.lr > 0 && c.lr < 1)) throw new RangeError(`lr must be in (0, 1), got ${c.lr}`);
   if (!Number.isInteger(c.warmup) || c.warmup < 0) throw new RangeError(`warmup must be a non-negative integer, got ${c.warmup}`);
-  if (c.resolution % 8 !== 0 || c.resolution < 64) throw new RangeError(`resolution must be a multiple of 8 and at least 64, got ${c.resolution}`);
+  if (c.resolution % 8 !== 0 || c.resolution < 32) throw new RangeError(`resolution must be a multiple of 8 and at least 32, got ${c.resolution}`);
   if (c.minSnrGamma < 0) throw new RangeError(`min-snr must be ≥ 0, got ${c.minSnrGamma}`);
   if (!c.captionTemplate.includes('{name}')) throw new RangeError(`caption template "${c.captionTemplate}" has no {name}`);
 }

@@ -1,0 +1,150 @@
+// `train`: fine-tune the UNet on a dataset folder; checkpoints (with the diffusers unet/ export) and
+// log.csv in --out; --resume continues the newest checkpoint exactly.
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Flags, parseArgs, UsageError } from '../args';
+import type { Command } from '../command';
+import { loadPipelineArg, unetConfigArg } from '../model-args';
+import { progress } from '../progress';
+import { scanDataset } from '../../data/dataset-scan';
+import { selectDataset } from '../../data/dataset-selection';
+import { parseSynsetTables } from '../../data/synset-names';
+import { createNodeEngine } from '../../engine/node';
+import { nodeDirectory } from '../../io/node-file-source';
+import { referenceOps } from '../../ops/reference';
+import { exportDiffusersUnet } from '../../pipelines/fine-tune/export';
+import { loadCheckpointWeights, loadRunState, saveRunCheckpoint } from '../../pipelines/fine-tune/run-checkpoint';
+import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../../pipelines/fine-tune/train-config';
+import { makeTrainable } from '../../pipelines/fine-tune/trainable';
+import { Trainer } from '../../pipelines/fine-tune/trainer';
+import { FileCheckpointStore } from '../../storage/file-checkpoint-store';
+
+const FLAGS = [
+  'model', 'data', 'out', 'mode', 'steps', 'epochs', 'batch', 'accum', 'lr', 'lr-schedule', 'warmup', 'resolution', 'flip', 'seed',
+  'checkpoint-every', 'keep', 'resume', 'grad-checkpointing', 'min-snr', 'noise-offset', 'names', 'caption-template', 'classes',
+  'max-per-class', 'precision', 'rank', 'alpha',
+];
+const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'public');
+
+function configFromFlags(f: Flags): TrainConfig {
+  const mode = f.choice('mode', ['full', 'lora'] as const, 'full');
+  const c = defaultTrainConfig(mode);
+  const config: TrainConfig = {
+    ...c,
+    rank: f.integer('rank', c.rank)!,
+    alpha: f.number('alpha', c.alpha)!,
+    steps: f.integer('steps'),
+    epochs: f.integer('epochs', c.epochs)!,
+    batch: f.integer('batch', c.batch)!,
+    accum: f.integer('accum', c.accum)!,
+    lr: f.number('lr', c.lr)!,
+    lrSchedule: f.choice('lr-schedule', ['constant', 'constant-warmup', 'cosine'] as const, c.lrSchedule),
+    warmup: f.integer('warmup', c.warmup)!,
+    resolution: f.integer('resolution', c.resolution)!,
+    flip: f.boolean('flip'),
+    seed: f.integer('seed', c.seed)!,
+    checkpointEvery: f.integer('checkpoint-every', c.checkpointEvery)!,
+    keep: f.integer('keep', c.keep)!,
+    gradCheckpointing: f.string('grad-checkpointing', 'on') !== 'off',
+    minSnrGamma: f.number('min-snr', c.minSnrGamma)!,
+    noiseOffset: f.number('noise-offset', c.noiseOffset)!,
+    captionTemplate: f.string('caption-template', c.captionTemplate),
+  };
+  try {
+    validateTrainConfig(config);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return config;
+}
+
+const train: Command = {
+  name: 'train',
+  summary: 'fine-tune the UNet on a folder of sketches; checkpoints and log.csv in --out',
+  help: `usage: npm run stencil -- train --model DIR|FILE --data DIR --out DIR [flags]
+
+Defaults are the reference recipe: full UNet, batch 1 × accumulation 8, 1 epoch, lr 1e-6, 512 px,
+checkpoint every 500 steps (keep 3), seed 42.
+
+  --data DIR               ImageNet-Sketch synset folders, class folders, image + .txt captions, or metadata.jsonl
+  --out DIR                checkpoint-<step>/ (unet/ export + run state) and log.csv
+  --mode full|lora         (LoRA training arrives with the LoRA layers; full for now)
+  --steps N | --epochs N   optimizer steps (overrides epochs) or passes over the data
+  --batch N --accum N      micro-batch size and gradient accumulation
+  --lr X --lr-schedule constant|constant-warmup|cosine --warmup N
+  --resolution PX          multiple of 8 (512 default; 256/384 are faster)
+  --flip                   random horizontal flips
+  --seed N --checkpoint-every N --keep K
+  --resume                 continue the newest checkpoint in --out exactly
+  --min-snr G --noise-offset X
+  --names clip|wordnet --caption-template "sketch of {name}" --classes a,b,c --max-per-class N
+  --precision auto|f16|f32`,
+  async run(argv) {
+    const flags = new Flags(parseArgs(argv, ['flip', 'resume']), FLAGS);
+    const modelPath = flags.require('model');
+    const dataPath = flags.require('data');
+    const out = flags.require('out');
+    let config = configFromFlags(flags);
+    if (config.mode === 'lora') throw new UsageError('--mode lora is not available yet in the CLI; use --mode full');
+    const store = await FileCheckpointStore.open(out);
+    const resumeFrom = flags.boolean('resume') ? (await store.list()).filter((c) => c.hasRunState).at(-1) : undefined;
+    if (flags.boolean('resume') && !resumeFrom) throw new UsageError(`--resume: ${out} has no checkpoint with a run state`);
+    const resume = resumeFrom ? await loadRunState(store, resumeFrom.id) : undefined;
+    // A resumed run keeps its settings; --steps may extend it.
+    if (resume) config = { ...(resume.config as TrainConfig), ...(flags.has('steps') ? { steps: flags.integer('steps') } : {}) };
+
+    const synsets = parseSynsetTables(await readFile(join(PUBLIC, 'imagenet-synsets.tsv'), 'utf8'), await readFile(join(PUBLIC, 'imagenet-clip-classnames.tsv'), 'utf8'));
+    const scan = await scanDataset(await nodeDirectory(dataPath), { synsets });
+    const dataset = selectDataset(scan, {
+      names: flags.choice('names', ['clip', 'wordnet'] as const, 'clip'),
+      captionTemplate: config.captionTemplate,
+      classes: flags.string('classes')?.split(',').map((s) => s.trim()),
+      maxPerClass: flags.integer('max-per-class'),
+      seed: config.seed,
+    });
+    console.error(`${dataPath}: ${dataset.layout}, ${dataset.classes.length} classes, ${dataset.entries.length} images` +
+      (dataset.skipped.length ? `, ${dataset.skipped.length} files skipped (${[...new Set(dataset.skipped.map((s) => s.reason))].join(', ')})` : ''));
+
+    const engine = await createNodeEngine({ precision: flags.choice('precision', ['auto', 'f16', 'f32'] as const, 'auto') });
+    try {
+      // Training runs on the tfjs reference ops (their autodiff) until every kernel has its backward.
+      const pipeline = await loadPipelineArg(modelPath, undefined, { ops: referenceOps });
+      const unetConfig = await unetConfigArg(modelPath);
+      const trainable = makeTrainable(pipeline.unet);
+      const trainer = new Trainer({ ...pipeline }, trainable, dataset, config, resume && { state: resume.state, tensors: resume.tensors });
+      const info = { runId: 'cli', baseModel: pipeline.metadata.name, captionTemplate: config.captionTemplate, mode: config.mode };
+      const log = join(out, 'log.csv');
+      if (!resume) await writeFile(log, 'step,loss,lr,loss_scale,seconds\n');
+      const bar = progress('train');
+      let last = 0;
+      while (!trainer.done) {
+        const r = await trainer.trainStep();
+        last = r.loss;
+        await appendFile(log, `${r.step},${r.loss},${r.lr},${r.lossScale},${r.seconds.toFixed(3)}\n`);
+        bar.update(r.step, r.totalSteps, `loss ${r.loss.toFixed(4)} (avg ${r.smoothedLoss.toFixed(4)})${r.applied ? '' : ' skipped: inf/NaN gradient'}`);
+        if (r.step % config.checkpointEvery === 0 || trainer.done) {
+          const manifest = await saveRunCheckpoint(store, trainer, trainable, info, r.loss);
+          const weights = await loadCheckpointWeights(store, manifest.id);
+          const files = exportDiffusersUnet(weights, unetConfig, {
+            ...info, predictionType: pipeline.metadata.predictionType, step: r.step,
+          });
+          for (const f of files) {
+            const path = join(out, manifest.id, f.path);
+            await mkdir(dirname(path), { recursive: true });
+            await writeFile(path, new Uint8Array(await f.blob.arrayBuffer()));
+          }
+        }
+      }
+      bar.done(`trained ${trainer.step} steps, last loss ${last.toFixed(4)}; checkpoints in ${out}`);
+      for (const s of trainer.skippedImages) console.error(`skipped at load: ${s.path} (${s.reason})`);
+      trainer.dispose();
+      pipeline.dispose();
+    } finally {
+      engine.dispose();
+    }
+    return 0;
+  },
+};
+
+export default train;
