@@ -7,6 +7,7 @@ import { NoGpuError } from '../engine/errors';
 const commands: Record<string, () => Promise<{ default: Command }>> = {
   info: () => import('./commands/info'),
   eval: () => import('./commands/eval'),
+  export: () => import('./commands/export'),
   generate: () => import('./commands/generate'),
   train: () => import('./commands/train'),
   stencil: () => import('./commands/stencil'),

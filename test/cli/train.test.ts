@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { nodeDirectory } from '../../src/io/node-file-source';
+import { nodeDirectory, nodeFile } from '../../src/io/node-file-source';
 import { parseUNetConfig } from '../../src/models/configs';
 import { openDiffusersComponent } from '../../src/weights/diffusers-folder';
+import { openSingleFile } from '../../src/weights/single-file';
 import { drawSketchFolder } from '../fine-tune/sketch-folder';
 
 const run = promisify(execFile);
@@ -42,6 +43,22 @@ describe('stencil train', () => {
     parseUNetConfig(unet.config);
     expect(unet.weights.metadata.fine_tuned).toBe('true');
     expect(unet.weights.metadata.caption_template).toBe('sketch of {name}');
+
+    // Exports load back to identical weights: a diffusers unet/ in f32, and a single file with the base VAE/text encoder.
+    const exported = mkdtempSync(join(tmpdir(), 'export-'));
+    const d = await stencil(['export', '--checkpoint', join(straight, 'checkpoint-2'), '--to', 'diffusers', '--dtype', 'f32', '--out', exported]);
+    expect(d.code, d.stderr).toBe(0);
+    const back = await openDiffusersComponent(await nodeDirectory(exported), 'unet');
+    const single = join(exported, 'model.safetensors');
+    const s = await stencil(['export', '--checkpoint', join(straight, 'checkpoint-2'), '--to', 'single-file', '--model', MODEL, '--dtype', 'f32', '--out', single]);
+    expect(s.code, s.stderr).toBe(0);
+    const file = await openSingleFile(await nodeFile(single, single));
+    for (const name of unet.weights.names()) {
+      const want = Array.from(await unet.weights.readF32(name));
+      expect(Array.from(await back.weights.readF32(name)), name).toEqual(want);
+      expect(Array.from(await file.components.unet.weights.readF32(name)), name).toEqual(want);
+    }
+    expect(file.components.unet.weights.metadata.fine_tuned).toBe('true');
 
     const split = mkdtempSync(join(tmpdir(), 'train-b-'));
     const b1 = await stencil(['train', ...common, '--out', split, '--steps', '1']);
