@@ -2,8 +2,11 @@
 import { printRows, type Benchmark } from './report';
 
 const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
+  generate: () => import('./generate'),
+  kernels: () => import('./kernels'),
   load: () => import('./load'),
   stencil: () => import('./stencil'),
+  train: () => import('./train'),
 };
 
 async function main(): Promise<number> {
