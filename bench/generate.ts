@@ -2,7 +2,7 @@
 // and of the SD 1.5-size UNet at 32×32 latents with CFG (batch 2, synthetic weights); the UNet's effective
 // GFLOP/s (FLOPs counted from the op shapes it calls) as a fraction of the best matmul rate measured on the
 // same device (goal ≥ 60%).
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { createNodeEngine } from '../src/engine/node';
 import type { Engine } from '../src/engine/engine';
@@ -18,7 +18,7 @@ import { timeMs, type Benchmark, type BenchRow } from './report';
 
 // The op implementation under test; the kernel-backed ops replace it when they land.
 const OPS: Ops = referenceOps;
-const TINY_SD15 = join(__dirname, '..', 'test', 'fixtures', 'golden', 'tiny-sd15', 'model');
+const TINY_SD15 = fileURLToPath(new URL('../test/fixtures/golden/tiny-sd15/model', import.meta.url));
 const MATMUL_SIDE = 2048;
 
 const mib = (bytes: number) => bytes / 2 ** 20;
