@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Ops } from '../ops/types';
 import { Attention } from './attention';
+import { checkpointed, trainableVariables, type Checkpointable } from './checkpoint';
 import { FeedForward } from './feed-forward';
 import { LayerNorm } from './layer-norm';
 import { Module } from './module';
@@ -15,7 +16,7 @@ export interface BasicTransformerBlockOptions {
   onlyCrossAttention?: boolean;
 }
 
-export class BasicTransformerBlock extends Module {
+export class BasicTransformerBlock extends Module implements Checkpointable {
   readonly norm1: LayerNorm;
   readonly attn1: Attention;
   readonly norm2: LayerNorm;
@@ -23,6 +24,8 @@ export class BasicTransformerBlock extends Module {
   readonly norm3: LayerNorm;
   readonly ff: FeedForward;
   private readonly onlyCrossAttention: boolean;
+  /** Recompute this block in the backward pass instead of keeping its intermediates (setGradientCheckpointing). */
+  gradientCheckpointing = false;
 
   constructor(
     private readonly ops: Ops,
@@ -44,6 +47,11 @@ export class BasicTransformerBlock extends Module {
 
   /** hidden [B, L, dim], context [B, Lk, crossAttentionDim]. */
   forward(hidden: tf.Tensor3D, context: tf.Tensor3D): tf.Tensor3D {
+    if (!this.gradientCheckpointing) return this.compute(hidden, context);
+    return checkpointed(([h, c]) => this.compute(h as tf.Tensor3D, c as tf.Tensor3D), [hidden, context], trainableVariables(this));
+  }
+
+  private compute(hidden: tf.Tensor3D, context: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       const { ops } = this;
       let h = ops.add(this.attn1.forward(this.norm1.forward(hidden), this.onlyCrossAttention ? context : undefined), hidden) as tf.Tensor3D;

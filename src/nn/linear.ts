@@ -1,6 +1,7 @@
 // torch.nn.Linear: weight [out, in] in PyTorch, [in, out] on the GPU.
 import type { Activation, Ops } from '../ops/types';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+import { LoraSlot } from './lora';
 import { Module, type Parameter } from './module';
 
 export interface LinearOptions {
@@ -12,6 +13,8 @@ export interface LinearOptions {
 export class Linear extends Module {
   readonly weight: Parameter;
   readonly bias?: Parameter;
+  /** LoRA adapters (not parameters: the base model's names stay diffusers'). */
+  readonly lora: LoraSlot;
 
   constructor(
     private readonly ops: Ops,
@@ -22,9 +25,21 @@ export class Linear extends Module {
     super();
     this.weight = this.param('weight', conv1x1 ? [outFeatures, inFeatures, 1, 1] : [outFeatures, inFeatures], 'linear');
     if (bias) this.bias = this.param('bias', [outFeatures], 'as-is');
+    this.lora = new LoraSlot('linear', this.weight);
   }
 
-  forward(x: tf.Tensor, activation?: Activation): tf.Tensor {
-    return this.ops.linear(x, this.weight.weight, this.bias?.weight, activation);
+  forward(x: tf.Tensor, activation: Activation = 'none'): tf.Tensor {
+    const { ops } = this;
+    if (this.lora.empty) return ops.linear(x, this.weight.weight, this.bias?.weight, activation);
+    return tf.tidy(() => {
+      // The activation applies to the sum, so it cannot stay fused into the base product.
+      const y = this.lora.addLinear(ops, x, ops.linear(x, this.weight.weight, this.bias?.weight));
+      return activation === 'none' ? y : ops.activation(y, activation);
+    });
+  }
+
+  dispose(): void {
+    super.dispose();
+    this.lora.dispose();
   }
 }

@@ -60,8 +60,16 @@ export abstract class Module {
     }
   }
 
-  /** Frees every loaded parameter's GPU memory. */
+  /** Every submodule with its diffusers path, depth first (this module itself is '' ). */
+  *namedModules(prefix = ''): Generator<[string, Module]> {
+    yield [prefix, this];
+    for (const [name, child] of this.children) {
+      if (child instanceof Module) yield* child.namedModules(prefix ? `${prefix}.${name}` : name);
+    }
+  }
+
+  /** Frees every loaded parameter's GPU memory (and whatever a submodule holds besides, e.g. LoRA adapters). */
   dispose(): void {
-    for (const [, p] of this.namedParameters()) p.dispose();
+    for (const [, child] of this.children) child.dispose();
   }
 }

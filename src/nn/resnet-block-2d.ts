@@ -2,6 +2,7 @@
 // projected time embedding, GroupNorm+SiLU, conv2, plus the (1×1-projected when widths differ) input.
 import * as tf from '@tensorflow/tfjs';
 import type { Ops } from '../ops/types';
+import { checkpointed, trainableVariables, type Checkpointable } from './checkpoint';
 import { Conv2d } from './conv2d';
 import { GroupNorm } from './group-norm';
 import { Linear } from './linear';
@@ -17,7 +18,7 @@ export interface ResnetBlock2DOptions {
   outputScaleFactor?: number;
 }
 
-export class ResnetBlock2D extends Module {
+export class ResnetBlock2D extends Module implements Checkpointable {
   readonly norm1: GroupNorm;
   readonly conv1: Conv2d;
   readonly time_emb_proj?: Linear;
@@ -25,6 +26,8 @@ export class ResnetBlock2D extends Module {
   readonly conv2: Conv2d;
   readonly conv_shortcut?: Conv2d;
   private readonly outputScaleFactor: number;
+  /** Recompute this block in the backward pass instead of keeping its intermediates (setGradientCheckpointing). */
+  gradientCheckpointing = false;
 
   constructor(
     private readonly ops: Ops,
@@ -47,6 +50,12 @@ export class ResnetBlock2D extends Module {
    * block; the UNet computes it once for all of them.
    */
   forward(x: tf.Tensor4D, tembAct?: tf.Tensor2D): tf.Tensor4D {
+    if (!this.gradientCheckpointing) return this.compute(x, tembAct);
+    const inputs = tembAct ? [x, tembAct] : [x];
+    return checkpointed(([xi, ti]) => this.compute(xi as tf.Tensor4D, ti as tf.Tensor2D | undefined), inputs, trainableVariables(this));
+  }
+
+  private compute(x: tf.Tensor4D, tembAct?: tf.Tensor2D): tf.Tensor4D {
     return tf.tidy(() => {
       let h = this.conv1.forward(this.norm1.forward(x, true));
       if (this.time_emb_proj) {
