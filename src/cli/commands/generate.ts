@@ -1,44 +1,32 @@
 // `generate`: text-to-image (and img2img) -> PNG with the A1111 `parameters` text chunk, optionally a stencil SVG.
-import { readFile, stat, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { basename, extname, join } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import { Flags, parseArgs, UsageError } from '../args';
 import type { Command } from '../command';
+import { loadPipelineArg } from '../model-args';
 import { progress } from '../progress';
 import { decodeImage, encodePng, ImageDecodeError } from '../../data/image-codec';
 import { createNodeEngine } from '../../engine/node';
-import { blobDirectory } from '../../io/file-source';
-import { nodeDirectory, nodeFile } from '../../io/node-file-source';
+import { nodeFile } from '../../io/node-file-source';
 import { readNpy, toFloat32 } from '../../io/npy';
 import { WeightLoadError } from '../../models/load';
 import { GenerationCancelledError, GenerationInputError } from '../../pipelines/generation-errors';
 import { NOISE_GENERATORS } from '../../pipelines/initial-noise';
-import { loadPipelineFromFolder, loadPipelineFromSingleFile, type CheckpointSource, type StableDiffusionPipeline } from '../../pipelines/load-pipeline';
+import type { StableDiffusionPipeline } from '../../pipelines/load-pipeline';
 import { LoraApplyError, loraModules, setLoras, type LoraToApply } from '../../pipelines/lora-apply';
 import { formatParameters } from '../../pipelines/png-parameters';
 import { generate as runGeneration, type GenerateOptions } from '../../pipelines/text-to-image';
 import { SCHEDULER_KINDS } from '../../schedulers';
 import { makeStencil, traceStencil, tracedToSvg } from '../../stencil';
-import { ClipTokenizer } from '../../tokenizer/clip-tokenizer';
 import { UnsupportedModelError } from '../../weights/architecture';
 import { ModelFolderError } from '../../weights/diffusers-folder';
-import { hubFile } from '../../weights/hub';
-import type { Family } from '../../weights/infer-config';
 import { LoraFileError, readLora } from '../../weights/lora-file';
-import { nodeByteCache } from '../../weights/node-cache';
 
 const FLAGS = [
   'model', 'checkpoint', 'precision', 'lora', 'prompt', 'negative', 'style', 'scheduler', 'karras', 'eta', 'steps', 'cfg',
   'cfg-mode', 'seed', 'rng', 'width', 'height', 'images', 'init-image', 'strength', 'latents', 'out', 'stencil',
 ] as const;
 const BOOLEAN_FLAGS = ['karras'];
-
-// Single-file checkpoints carry no tokenizer: the family's hub repo provides it (downloaded once, cached).
-const TOKENIZER_REPOS: Record<Family, string> = {
-  sd1: 'stable-diffusion-v1-5/stable-diffusion-v1-5',
-  sd2: 'stabilityai/stable-diffusion-2-1-base',
-};
-const TOKENIZER_FILES = ['vocab.json', 'merges.txt', 'tokenizer_config.json', 'special_tokens_map.json'];
 
 const generate: Command = {
   name: 'generate',
@@ -89,7 +77,9 @@ Ctrl-C cancels at the next step.`,
     process.once('SIGINT', onInterrupt);
     try {
       const loading = progress('loading');
-      pipeline = await loadPipeline(modelPath, flags.string('checkpoint'), (component, done, total) => loading.update(done, total, component));
+      pipeline = await loadPipelineArg(modelPath, flags.string('checkpoint'), {
+        onProgress: (component, done, total) => loading.update(done, total, component),
+      });
       loading.done();
       if (loraSpecs.length) {
         const modules = loraModules(pipeline);
@@ -178,34 +168,6 @@ function parseLoraSpec(spec: string): { path: string; scale: number } {
   const scale = Number(m[2]);
   if (!Number.isFinite(scale)) throw new UsageError(`--lora ${spec}: the scale after ':' must be a number`);
   return { path: m[1], scale };
-}
-
-async function loadPipeline(
-  modelPath: string,
-  checkpointPath: string | undefined,
-  onProgress: (component: string, done: number, total: number) => void,
-): Promise<StableDiffusionPipeline> {
-  const checkpoint: CheckpointSource | undefined = checkpointPath
-    ? (await isDirectory(checkpointPath, '--checkpoint'))
-      ? { kind: 'folder', dir: await nodeDirectory(checkpointPath) }
-      : { kind: 'file', file: await nodeFile(checkpointPath, checkpointPath) }
-    : undefined;
-  if (await isDirectory(modelPath, '--model')) return loadPipelineFromFolder(await nodeDirectory(modelPath), { checkpoint, onProgress });
-  return loadPipelineFromSingleFile(await nodeFile(modelPath, modelPath), hubTokenizer, { checkpoint, onProgress });
-}
-
-async function isDirectory(path: string, flag: string): Promise<boolean> {
-  const s = await stat(path).catch(() => undefined);
-  if (!s) throw new UsageError(`${flag} ${path}: no such folder or file (Hugging Face repo ids are not supported by generate yet)`);
-  return s.isDirectory();
-}
-
-async function hubTokenizer(family: Family): Promise<ClipTokenizer> {
-  const cache = nodeByteCache(process.env.STENCIL_CACHE ?? join(homedir(), '.cache', 'stencil-diffusion'));
-  const repo = TOKENIZER_REPOS[family];
-  const entries: [string, Blob][] = [];
-  for (const name of TOKENIZER_FILES) entries.push([`tokenizer/${name}`, await (await hubFile(repo, `tokenizer/${name}`, { cache })).blob()]);
-  return ClipTokenizer.fromFolder(blobDirectory(repo, entries));
 }
 
 /** out.png -> out-2.png for the second of several images. */
