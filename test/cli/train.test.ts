@@ -68,6 +68,21 @@ describe('stencil train', () => {
     expect(losses(split)).toEqual(losses(straight));
   }, 400_000);
 
+  it('trains a LoRA whose file generate applies, and export converts to kohya keys', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'train-lora-'));
+    const t = await stencil(['train', ...common, '--out', out, '--steps', '1', '--mode', 'lora', '--rank', '2', '--lr', '1e-2']);
+    expect(t.code, t.stderr).toBe(0);
+    const lora = join(out, 'checkpoint-1', 'lora.safetensors');
+    expect(existsSync(lora)).toBe(true);
+    const kohya = join(out, 'kohya.safetensors');
+    const e = await stencil(['export', '--checkpoint', lora, '--to', 'kohya-lora', '--model', MODEL, '--out', kohya]);
+    expect(e.code, e.stderr).toBe(0);
+    const png = join(out, 'cat.png');
+    const g = await stencil(['generate', '--model', MODEL, '--lora', `${kohya}:0.8`, '--prompt', 'sketch of a cat', '--steps', '2', '--width', '32', '--height', '32', '--precision', 'f32', '--out', png]);
+    expect(g.code, g.stderr).toBe(0);
+    expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
+  }, 400_000);
+
   it('exits 2 naming the problem for an empty data folder or a bad flag', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'empty-'));
     const r = await stencil(['train', '--model', MODEL, '--data', empty, '--out', join(empty, 'out')]);

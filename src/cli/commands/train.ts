@@ -13,7 +13,8 @@ import { parseSynsetTables } from '../../data/synset-names';
 import { createNodeEngine } from '../../engine/node';
 import { nodeDirectory } from '../../io/node-file-source';
 import { referenceOps } from '../../ops/reference';
-import { exportDiffusersUnet } from '../../pipelines/fine-tune/export';
+import { attachLora } from '../../nn/lora';
+import { exportDiffusersUnet, exportLora } from '../../pipelines/fine-tune/export';
 import { loadCheckpointWeights, loadRunState, saveRunCheckpoint } from '../../pipelines/fine-tune/run-checkpoint';
 import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../../pipelines/fine-tune/train-config';
 import { makeTrainable } from '../../pipelines/fine-tune/trainable';
@@ -68,8 +69,10 @@ Defaults are the reference recipe: full UNet, batch 1 × accumulation 8, 1 epoch
 checkpoint every 500 steps (keep 3), seed 42.
 
   --data DIR               ImageNet-Sketch synset folders, class folders, image + .txt captions, or metadata.jsonl
-  --out DIR                checkpoint-<step>/ (unet/ export + run state) and log.csv
-  --mode full|lora         (LoRA training arrives with the LoRA layers; full for now)
+  --out DIR                checkpoint-<step>/ (unet/ or lora.safetensors, + run state) and log.csv
+  --rank N --alpha X       LoRA rank (4) and alpha (4)
+  --grad-checkpointing on|off   recompute block activations in the backward pass (default on)
+  --mode full|lora         the whole UNet, or LoRA adapters (--rank, --alpha) on the attention projections
   --steps N | --epochs N   optimizer steps (overrides epochs) or passes over the data
   --batch N --accum N      micro-batch size and gradient accumulation
   --lr X --lr-schedule constant|constant-warmup|cosine --warmup N
@@ -86,7 +89,6 @@ checkpoint every 500 steps (keep 3), seed 42.
     const dataPath = flags.require('data');
     const out = flags.require('out');
     let config = configFromFlags(flags);
-    if (config.mode === 'lora') throw new UsageError('--mode lora is not available yet in the CLI; use --mode full');
     const store = await FileCheckpointStore.open(out);
     const resumeFrom = flags.boolean('resume') ? (await store.list()).filter((c) => c.hasRunState).at(-1) : undefined;
     if (flags.boolean('resume') && !resumeFrom) throw new UsageError(`--resume: ${out} has no checkpoint with a run state`);
@@ -111,7 +113,9 @@ checkpoint every 500 steps (keep 3), seed 42.
       // Training runs on the tfjs reference ops (their autodiff) until every kernel has its backward.
       const pipeline = await loadPipelineArg(modelPath, undefined, { ops: referenceOps });
       const unetConfig = await unetConfigArg(modelPath);
-      const trainable = makeTrainable(pipeline.unet);
+      const trainable = config.mode === 'lora'
+        ? attachLora(pipeline.unet, { rank: config.rank, alpha: config.alpha, targets: config.loraTargets, seed: config.seed })
+        : makeTrainable(pipeline.unet);
       const trainer = new Trainer({ ...pipeline }, trainable, dataset, config, resume && { state: resume.state, tensors: resume.tensors });
       const info = { runId: 'cli', baseModel: pipeline.metadata.name, captionTemplate: config.captionTemplate, mode: config.mode };
       const log = join(out, 'log.csv');
@@ -126,9 +130,8 @@ checkpoint every 500 steps (keep 3), seed 42.
         if (r.step % config.checkpointEvery === 0 || trainer.done) {
           const manifest = await saveRunCheckpoint(store, trainer, trainable, info, r.loss);
           const weights = await loadCheckpointWeights(store, manifest.id);
-          const files = exportDiffusersUnet(weights, unetConfig, {
-            ...info, predictionType: pipeline.metadata.predictionType, step: r.step,
-          });
+          const meta = { ...info, predictionType: pipeline.metadata.predictionType, step: r.step };
+          const files = config.mode === 'lora' ? exportLora(weights, config.alpha, meta) : exportDiffusersUnet(weights, unetConfig, meta);
           for (const f of files) {
             const path = join(out, manifest.id, f.path);
             await mkdir(dirname(path), { recursive: true });

@@ -2,6 +2,7 @@
 // diffusion_pytorch_model.safetensors, f16 or f32) carrying our metadata (fine-tuned marker, base model,
 // caption template, prediction type, step), loadable by diffusers, by our generator and by `--checkpoint`.
 import { toF16Bits } from '../../engine/f16';
+import { writeLora, type LoraLayer } from '../../weights/lora-file';
 import { writeSafetensors, type TensorToWrite } from '../../weights/safetensors-writer';
 import { METADATA_KEYS } from '../load-pipeline';
 
@@ -44,4 +45,17 @@ export function exportDiffusersUnet(
     { path: 'unet/config.json', blob: new Blob([JSON.stringify(unetConfig, null, 2)]) },
     { path: 'unet/diffusion_pytorch_model.safetensors', blob: writeSafetensors(tensors, checkpointMetadata(meta)) },
   ];
+}
+
+/** A LoRA checkpoint (`<module>.lora_A.weight` / `.lora_B.weight`, PyTorch layout) as a PEFT-keyed lora.safetensors. */
+export function exportLora(weights: ReadonlyMap<string, { shape: number[]; data: Float32Array }>, alpha: number, meta: ExportMetadata): ExportedFile[] {
+  const layers: LoraLayer[] = [];
+  for (const [name, down] of weights) {
+    const m = /^(.*)\.lora_A\.weight$/.exec(name);
+    if (!m) continue;
+    const up = weights.get(`${m[1]}.lora_B.weight`);
+    if (!up) throw new Error(`LoRA checkpoint: ${m[1]} has lora_A but no lora_B`);
+    layers.push({ component: 'unet', module: m[1], down, up, alpha });
+  }
+  return [{ path: 'lora.safetensors', blob: writeLora(layers, 'peft', checkpointMetadata(meta)) }];
 }

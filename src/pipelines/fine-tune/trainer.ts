@@ -9,6 +9,7 @@ import { DatasetLoader, type DatasetLoaderState, type TrainingSample } from '../
 import type { AutoencoderKL } from '../../models/autoencoder-kl';
 import type { CLIPTextModel } from '../../models/clip-text-model';
 import type { UNet2DConditionModel } from '../../models/unet-2d-condition';
+import { setGradientCheckpointing } from '../../nn/checkpoint';
 import { AdamW } from '../../optim/adamw';
 import { GradAccumulator } from '../../optim/grad-accumulator';
 import { LossScaler, type LossScalerState } from '../../optim/loss-scaler';
@@ -89,6 +90,7 @@ export class Trainer {
     readonly config: TrainConfig,
     resume?: { state: RunState; tensors: RunTensors },
   ) {
+    setGradientCheckpointing(models.unet, config.gradCheckpointing);
     const perEpoch = Math.ceil(dataset.entries.length / (config.batch * config.accum));
     this.totalSteps = config.steps ?? perEpoch * config.epochs;
     const scheduler = createScheduler('ddpm', models.schedulerConfig, 1);
