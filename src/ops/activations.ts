@@ -2,10 +2,14 @@
 // the norm, resample and embedding wrappers share: a tensor whose binding would exceed the device's
 // maxStorageBufferBindingSize is processed in row ranges copied out with copyBufferToBuffer (copies have
 // no binding limit), and the chunk results are copied into one output tensor.
+// Gradients (shaders/activations-grad.wgsl): dx = dy * act'(x) recomputed from the saved x; GEGLU's two
+// halves in one pass; add passes dy through, summed over a broadcast operand's broadcast axes by
+// fixed-order run sums (deterministic, chunked like everything else).
 import { sliceElements, writeElements } from '../engine/tensor-copy';
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../engine/engine';
 import { flatGrid } from '../engine/grid';
+import { differentiable } from './autodiff';
 import type { Activation, Weight } from './types';
 
 const BYTES = 4;
@@ -64,7 +68,12 @@ export function mapRows(
 }
 
 export function activation(x: tf.Tensor, kind: Activation): tf.Tensor {
+  // clone is a tfjs op: its gradient passes dy through.
   if (kind === 'none') return x.clone();
+  return differentiable([x], [], ([xi]) => activationForward(xi, kind), (dy, [xi]) => ({ inputs: [activationGrad(xi, dy, kind)], weights: [] }));
+}
+
+function activationForward(x: tf.Tensor, kind: Activation): tf.Tensor {
   return tf.tidy(() => {
     const { V, width } = vecFor(x.size);
     const variant = { defines: { V }, constants: { WG, ACT: ACT_CODE[kind] }, entryPoint: 'act' };
@@ -81,6 +90,10 @@ export function activation(x: tf.Tensor, kind: Activation): tf.Tensor {
 }
 
 export function geglu(x: tf.Tensor): tf.Tensor {
+  return differentiable([x], [], ([xi]) => gegluForward(xi), (dy, [xi]) => ({ inputs: [gegluGrad(xi, dy)], weights: [] }));
+}
+
+function gegluForward(x: tf.Tensor): tf.Tensor {
   const f2 = x.shape[x.shape.length - 1];
   if (f2 % 2 !== 0) throw new Error(`geglu needs an even last dimension, got ${f2}`);
   const f = f2 / 2;
@@ -137,6 +150,13 @@ function broadcastLayout(as: number[], bs: number[]): { out: number[]; dims: num
 }
 
 export function add(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return differentiable([a, b], [], ([ai, bi]) => addForward(ai, bi), (dy, [ai, bi]) => ({
+    inputs: [sumToShape(dy, ai.shape), sumToShape(dy, bi.shape)],
+    weights: [],
+  }));
+}
+
+function addForward(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
     if (sameShape) {
@@ -189,6 +209,130 @@ export function add(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
       })[0];
     }).reshape(out);
   });
+}
+
+function activationGrad(x: tf.Tensor, dy: tf.Tensor, kind: Activation): tf.Tensor {
+  return tf.tidy(() => {
+    const { V, width } = vecFor(x.size);
+    const variant = { defines: { V }, constants: { WG, ACT: ACT_CODE[kind] }, entryPoint: 'act' };
+    return mapRows(x.size / width, [{ t: x, width }, { t: dy, width }], width, x.shape, ([xc, dyc], _row0, n) => {
+      const g = grid(n, WG);
+      return engine().kernels.run('activations-grad', variant, {
+        inputs: [xc, dyc],
+        outputs: [{ shape: [n * width] }],
+        uniforms: [['u32', n], ['u32', g[0]]],
+        workgroups: g,
+      })[0];
+    }).reshape(x.shape);
+  });
+}
+
+function gegluGrad(x: tf.Tensor, dy: tf.Tensor): tf.Tensor {
+  const f2 = x.shape[x.shape.length - 1];
+  const f = f2 / 2;
+  return tf.tidy(() => {
+    const { V, width } = vecFor(f);
+    const fv = f / width;
+    const variant = { defines: { V }, constants: { WG }, entryPoint: 'geglu' };
+    return mapRows(x.size / f2, [{ t: x, width: f2 }, { t: dy, width: f }], f2, x.shape, ([xc, dyc], _row0, n) => {
+      const g = grid(n * fv, WG);
+      return engine().kernels.run('activations-grad', variant, {
+        inputs: [xc, dyc],
+        outputs: [{ shape: [n * f2] }],
+        uniforms: [['u32', n * fv], ['u32', g[0]], ['u32', fv]],
+        workgroups: g,
+      })[0];
+    }).reshape(x.shape);
+  });
+}
+
+/** Rows summed per run sum pass (a longer axis takes several passes: a tree of fixed shape). */
+const RUN = 64;
+
+/**
+ * The gradient of an operand of `shape` broadcast to dy's shape: dy summed over the broadcast axes, in a
+ * fixed order. Axes collapse to alternating kept / summed runs; each summed axis (innermost first) is
+ * reduced as x [A, R, C] -> [A, C] by run sums of at most RUN rows, repeated until one run is left.
+ */
+export function sumToShape(dy: tf.Tensor, shape: number[]): tf.Tensor {
+  const rank = dy.shape.length;
+  const padded = [...Array(rank - shape.length).fill(1), ...shape];
+  const dims: number[] = [];
+  const summed: boolean[] = [];
+  dy.shape.forEach((d, i) => {
+    if (d === 1) return;
+    const s = padded[i] === 1;
+    if (summed.length && summed[summed.length - 1] === s) dims[dims.length - 1] *= d;
+    else {
+      dims.push(d);
+      summed.push(s);
+    }
+  });
+  if (!summed.includes(true)) return dy.reshape(shape);
+  return tf.tidy(() => {
+    let t = dy;
+    while (summed.includes(true)) {
+      const i = summed.lastIndexOf(true);
+      const prod = (xs: number[]) => xs.reduce((p, q) => p * q, 1);
+      let rows = dims[i];
+      const a = prod(dims.slice(0, i));
+      const c = prod(dims.slice(i + 1));
+      while (rows > 1) {
+        const next = sumRuns(t, a, rows, c);
+        if (t !== dy) t.dispose();
+        t = next.sums;
+        rows = next.runs;
+      }
+      dims.splice(i, 1);
+      summed.splice(i, 1);
+      // Neighbouring kept axes now touch: merge them.
+      for (let k = dims.length - 1; k > 0; k--) {
+        if (!summed[k] && !summed[k - 1]) {
+          dims[k - 1] *= dims[k];
+          dims.splice(k, 1);
+          summed.splice(k, 1);
+        }
+      }
+    }
+    return t.reshape(shape);
+  });
+}
+
+/** x [A, R, C] -> sums [A, runs, C]: sums of runs of up to RUN rows, in row order. */
+function sumRuns(x: tf.Tensor, a: number, rows: number, c: number): { sums: tf.Tensor; runs: number } {
+  const { V, width } = vecFor(c);
+  const cv = c / width;
+  const rowBytes = c * BYTES;
+  const limit = bindingLimit();
+  if (rowBytes > limit) throw new Error(`add gradient: a row of ${c} values exceeds the ${limit}-byte binding limit`);
+  const run = Math.max(1, Math.min(RUN, rows, Math.floor(limit / rowBytes)));
+  const runs = Math.ceil(rows / run);
+  const outRows = a * runs;
+  const variant = { defines: { V }, constants: { WG }, entryPoint: 'runsum' };
+  const dispatch = (xc: tf.Tensor, j0: number, n: number, rowOffset: number) => {
+    const g = grid(n * cv, WG);
+    return engine().kernels.run('activations-grad', variant, {
+      inputs: [xc],
+      outputs: [{ shape: [n * c] }],
+      uniforms: [['u32', n * cv], ['u32', g[0]], ['u32', cv], ['u32', rows], ['u32', run], ['u32', runs], ['u32', j0], ['u32', rowOffset]],
+      workgroups: g,
+    })[0];
+  };
+  if (x.size * BYTES <= limit) return { sums: dispatch(x, 0, outRows, 0), runs };
+  // Output rows j in ranges whose input rows (at most `run` each, contiguous) fit one binding.
+  const out = engine().bridge.emptyTensor([outRows * c], 'float32');
+  const step = Math.floor(limit / (run * rowBytes));
+  const first = (j: number) => Math.floor(j / runs) * rows + (j % runs) * run;
+  const end = (j: number) => Math.min(first(j) + run, (Math.floor(j / runs) + 1) * rows);
+  for (let j0 = 0; j0 < outRows; j0 += step) {
+    const n = Math.min(step, outRows - j0);
+    const r0 = first(j0);
+    const xc = sliceElements(x, r0 * c, [(end(j0 + n - 1) - r0) * c]);
+    const part = dispatch(xc, j0, n, r0);
+    writeElements(out, part, j0 * c);
+    tf.dispose([xc, part]);
+  }
+  return { sums: out, runs };
 }
 
 /** A weight as its binding: f32 tensor, or packed f16 halves (array<u32> + unpack2x16float in WGSL). */

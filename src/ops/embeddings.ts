@@ -1,8 +1,14 @@
 // Sinusoidal timestep embedding and table lookups (shaders/timestep-embedding.wgsl, embedding.wgsl).
+// No gradients, by design: timesteps and token ids are data (integers, or float timesteps nothing is
+// trained against), and embedding tables are frozen (the text encoder is never trained here). Their
+// outputs are therefore leaves of a gradient tape: gradients stop there, nothing is saved, no gradient
+// (not even zeros) is made for an integer input, and the ops run under tf.grads / tf.variableGrads as
+// they do outside. A trainable table is refused under a tape rather than silently left untrained.
 import { sliceElements } from '../engine/tensor-copy';
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../engine/engine';
 import { bindingLimit, grid, weightBinding } from './activations';
+import { isTrainable } from './autodiff';
 import type { TimestepEmbeddingOptions, Weight } from './types';
 
 const WG = 256;
@@ -37,6 +43,9 @@ export function timestepEmbedding(t: tf.Tensor1D, dim: number, opts: TimestepEmb
 }
 
 export function embedding(ids: tf.Tensor2D, table: Weight): tf.Tensor3D {
+  if (isTrainable(table) && tf.engine().isTapeOn()) {
+    throw new Error('embedding: tables are frozen and get no gradient; pass the table as a plain tensor (or a non-trainable variable)');
+  }
   const [b, l] = ids.shape;
   const [v, d] = table.shape;
   const { t: words, f16 } = weightBinding(table);

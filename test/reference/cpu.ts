@@ -281,3 +281,228 @@ export function matmul(a: Arr, b: Arr, transA = false, transB = false): Arr {
       }
   return y;
 }
+
+/** d activation(v) / dv in float64. */
+export function activationGrad(v: number, kind: string): number {
+  const sigmoid = (u: number) => 1 / (1 + Math.exp(-u));
+  switch (kind) {
+    case 'none':
+      return 1;
+    case 'silu': {
+      const s = sigmoid(v);
+      return s * (1 + v * (1 - s));
+    }
+    case 'gelu':
+      return 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-0.5 * v * v)) / Math.sqrt(2 * Math.PI);
+    case 'gelu-tanh': {
+      const c = Math.sqrt(2 / Math.PI);
+      const t = Math.tanh(c * (v + 0.044715 * v ** 3));
+      return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * c * (1 + 3 * 0.044715 * v * v);
+    }
+    case 'quick-gelu': {
+      const s = sigmoid(1.702 * v);
+      return s + 1.702 * v * s * (1 - s);
+    }
+    default:
+      throw new Error(`unknown activation ${kind}`);
+  }
+}
+
+/** Gradients of conv2d (same arguments) for the output gradient dy: dx, dw (HWIO), db. */
+export function conv2dGrad(x: Arr, w: Arr, dy: Arr, stride: number, pad: number): { dx: Arr; dw: Arr; db: Arr } {
+  const [b, h, wd, cin] = x.shape;
+  const [kh, kw, , cout] = w.shape;
+  const [, oh, ow] = dy.shape;
+  const dx = arr(x.shape);
+  const dw = arr(w.shape);
+  const db = arr([cout]);
+  for (let n = 0; n < b; n++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let co = 0; co < cout; co++) {
+          const g = dy.data[((n * oh + oy) * ow + ox) * cout + co];
+          db.data[co] += g;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * stride + ky - pad;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * stride + kx - pad;
+              if (ix < 0 || ix >= wd) continue;
+              const xo = ((n * h + iy) * wd + ix) * cin;
+              const wo = (ky * kw + kx) * cin * cout + co;
+              for (let ci = 0; ci < cin; ci++) {
+                dx.data[xo + ci] += g * w.data[wo + ci * cout];
+                dw.data[wo + ci * cout] += g * x.data[xo + ci];
+              }
+            }
+          }
+        }
+  return { dx, dw, db };
+}
+
+/** Gradients of linear (same arguments) for the output gradient dy: dx, dw [in, out], db. */
+export function linearGrad(x: Arr, w: Arr, bias: Arr | undefined, act: string, dy: Arr): { dx: Arr; dw: Arr; db: Arr } {
+  const [inDim, outDim] = w.shape;
+  const rows = x.data.length / inDim;
+  const dx = arr(x.shape);
+  const dw = arr(w.shape);
+  const db = arr([outDim]);
+  for (let r = 0; r < rows; r++)
+    for (let o = 0; o < outDim; o++) {
+      let z = bias ? bias.data[o] : 0;
+      for (let i = 0; i < inDim; i++) z += x.data[r * inDim + i] * w.data[i * outDim + o];
+      const dz = dy.data[r * outDim + o] * activationGrad(z, act);
+      db.data[o] += dz;
+      for (let i = 0; i < inDim; i++) {
+        dx.data[r * inDim + i] += dz * w.data[i * outDim + o];
+        dw.data[i * outDim + o] += dz * x.data[r * inDim + i];
+      }
+    }
+  return { dx, dw, db };
+}
+
+/** Gradients of matmul (same arguments) for the output gradient dy; broadcast operands summed over the batch. */
+export function matmulGrad(a: Arr, b: Arr, dy: Arr, transA = false, transB = false): { da: Arr; db: Arr } {
+  const [ba, a0, a1] = a.shape.length === 3 ? a.shape : [1, ...a.shape];
+  const [bb, b0, b1] = b.shape.length === 3 ? b.shape : [1, ...b.shape];
+  const [m, k] = transA ? [a1, a0] : [a0, a1];
+  const n = transB ? b0 : b1;
+  const batch = Math.max(ba, bb);
+  const da = arr(a.shape);
+  const db = arr(b.shape);
+  for (let z = 0; z < batch; z++)
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        const g = dy.data[(z * m + i) * n + j];
+        for (let p = 0; p < k; p++) {
+          const ai = (ba > 1 ? z * m * k : 0) + (transA ? p * m + i : i * k + p);
+          const bi = (bb > 1 ? z * k * n : 0) + (transB ? j * k + p : p * n + j);
+          da.data[ai] += g * b.data[bi];
+          db.data[bi] += g * a.data[ai];
+        }
+      }
+  return { da, db };
+}
+
+// ---- Backward references (float64): gradients of the ops above for an output gradient dy ----
+
+export interface NormGrads {
+  dx: Arr;
+  dgamma: Arr;
+  dbeta: Arr;
+}
+
+/** GroupNorm (+ SiLU) gradients; LayerNorm is the case of one group per row of [rows, 1, C]. */
+export function groupNormGrad(x: Arr, gamma: Arr, beta: Arr, groups: number, eps: number, silu: boolean, dy: Arr): NormGrads {
+  const b = x.shape[0];
+  const c = x.shape[x.shape.length - 1];
+  const spatial = x.data.length / b / c;
+  const cg = c / groups;
+  const count = spatial * cg;
+  const dx = arr(x.shape);
+  const dgamma = arr([c]);
+  const dbeta = arr([c]);
+  const at = (n: number, p: number, ch: number) => (n * spatial + p) * c + ch;
+  for (let n = 0; n < b; n++)
+    for (let g = 0; g < groups; g++) {
+      let mean = 0;
+      for (let p = 0; p < spatial; p++) for (let ci = 0; ci < cg; ci++) mean += x.data[at(n, p, g * cg + ci)];
+      mean /= count;
+      let variance = 0;
+      for (let p = 0; p < spatial; p++) for (let ci = 0; ci < cg; ci++) variance += (x.data[at(n, p, g * cg + ci)] - mean) ** 2;
+      const rstd = 1 / Math.sqrt(variance / count + eps);
+      const xh = (i: number) => (x.data[i] - mean) * rstd;
+      const dz = (i: number, ch: number) => dy.data[i] * (silu ? activationGrad(xh(i) * gamma.data[ch] + beta.data[ch], 'silu') : 1);
+      let sumA = 0;
+      let sumB = 0;
+      for (let p = 0; p < spatial; p++)
+        for (let ci = 0; ci < cg; ci++) {
+          const ch = g * cg + ci;
+          const i = at(n, p, ch);
+          const d = dz(i, ch);
+          dbeta.data[ch] += d;
+          dgamma.data[ch] += d * xh(i);
+          sumA += d * gamma.data[ch];
+          sumB += d * gamma.data[ch] * xh(i);
+        }
+      for (let p = 0; p < spatial; p++)
+        for (let ci = 0; ci < cg; ci++) {
+          const ch = g * cg + ci;
+          const i = at(n, p, ch);
+          dx.data[i] = rstd * (dz(i, ch) * gamma.data[ch] - sumA / count - xh(i) * (sumB / count));
+        }
+    }
+  return { dx, dgamma, dbeta };
+}
+
+export function layerNormGrad(x: Arr, gamma: Arr, beta: Arr, eps: number, dy: Arr): NormGrads {
+  const c = x.shape[x.shape.length - 1];
+  const rows = x.data.length / c;
+  const g = groupNormGrad(arr([rows, 1, c], x.data), gamma, beta, 1, eps, false, arr([rows, 1, c], dy.data));
+  return { dx: arr(x.shape, g.dx.data), dgamma: g.dgamma, dbeta: g.dbeta };
+}
+
+/** GEGLU: d/d[hidden, gate] of hidden * gelu(gate). */
+export function gegluGrad(x: Arr, dy: Arr): Arr {
+  const f = x.shape[x.shape.length - 1] / 2;
+  const rows = x.data.length / (2 * f);
+  const dx = arr(x.shape);
+  for (let r = 0; r < rows; r++)
+    for (let i = 0; i < f; i++) {
+      const h = x.data[r * 2 * f + i];
+      const g = x.data[r * 2 * f + f + i];
+      const d = dy.data[r * f + i];
+      dx.data[r * 2 * f + i] = d * activation(g, 'gelu');
+      dx.data[r * 2 * f + f + i] = d * h * activationGrad(g, 'gelu');
+    }
+  return dx;
+}
+
+/** The gradient of a broadcast operand of `shape`: dy summed over the axes it was broadcast along. */
+export function sumToShape(dy: Arr, shape: number[]): Arr {
+  const rank = dy.shape.length;
+  const padded = [...Array(rank - shape.length).fill(1), ...shape];
+  const out = arr(shape);
+  for (let i = 0; i < dy.data.length; i++) {
+    let rest = i;
+    let j = 0;
+    let stride = 1;
+    for (let k = rank - 1; k >= 0; k--) {
+      const coord = rest % dy.shape[k];
+      rest = Math.floor(rest / dy.shape[k]);
+      if (padded[k] !== 1) j += coord * stride;
+      stride *= padded[k];
+    }
+    out.data[j] += dy.data[i];
+  }
+  return out;
+}
+
+/** Nearest upsampling's gradient: each source pixel gets the sum of dy over its copies. */
+export function upsampleNearestGrad(dy: Arr, h: number, w: number): Arr {
+  const [b, oh, ow, c] = dy.shape;
+  const dx = arr([b, h, w, c]);
+  for (let n = 0; n < b; n++)
+    for (let yy = 0; yy < oh; yy++)
+      for (let xx = 0; xx < ow; xx++) {
+        const sy = Math.min(h - 1, Math.floor((yy * h) / oh));
+        const sx = Math.min(w - 1, Math.floor((xx * w) / ow));
+        for (let ch = 0; ch < c; ch++) dx.data[((n * h + sy) * w + sx) * c + ch] += dy.data[((n * oh + yy) * ow + xx) * c + ch];
+      }
+  return dx;
+}
+
+/** Central differences of a scalar function of x (float64): checks the analytic references above. */
+export function centralDifferences(f: (x: Arr) => number, x: Arr, step = 1e-5): Arr {
+  const g = arr(x.shape);
+  for (let i = 0; i < x.data.length; i++) {
+    const keep = x.data[i];
+    x.data[i] = keep + step;
+    const up = f(x);
+    x.data[i] = keep - step;
+    const down = f(x);
+    x.data[i] = keep;
+    g.data[i] = (up - down) / (2 * step);
+  }
+  return g;
+}
