@@ -9,7 +9,7 @@ import type { Engine } from '../src/engine/engine';
 import { nodeDirectory } from '../src/io/node-file-source';
 import { parseUNetConfig } from '../src/models/configs';
 import { UNet2DConditionModel } from '../src/models/unet-2d-condition';
-import { referenceOps } from '../src/ops/reference';
+import { kernelOps } from '../src/ops/kernels';
 import type { Ops, Weight } from '../src/ops/types';
 import { loadPipelineFromFolder } from '../src/pipelines/load-pipeline';
 import { generate } from '../src/pipelines/text-to-image';
@@ -17,7 +17,7 @@ import { SD15_UNET_CONFIG } from '../src/weights/standard-configs';
 import { timeMs, type Benchmark, type BenchRow } from './report';
 
 // The op implementation under test; the kernel-backed ops replace it when they land.
-const OPS: Ops = referenceOps;
+const OPS: Ops = kernelOps;
 const TINY_SD15 = fileURLToPath(new URL('../test/fixtures/golden/tiny-sd15/model', import.meta.url));
 const MATMUL_SIDE = 2048;
 

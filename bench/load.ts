@@ -12,6 +12,7 @@ import { allocationPlan, unetActivationPeak, weightBytes } from '../src/models/a
 import { parseAutoencoderKLConfig, parseCLIPTextConfig, parseUNetConfig } from '../src/models/configs';
 import { loadWeights } from '../src/models/load';
 import { UNet2DConditionModel } from '../src/models/unet-2d-condition';
+import { kernelOps } from '../src/ops/kernels';
 import { referenceOps } from '../src/ops/reference';
 import { openDiffusersComponent } from '../src/weights/diffusers-folder';
 import { encodeSafetensorsHeader } from '../src/weights/safetensors-writer';
@@ -75,7 +76,7 @@ const bench: Benchmark = {
       const seen = { largest: 0 };
       t0 = performance.now();
       const component = await openDiffusersComponent(await nodeDirectory(dir), '');
-      const unet = new UNet2DConditionModel(parseUNetConfig(component.config), referenceOps);
+      const unet = new UNet2DConditionModel(parseUNetConfig(component.config), kernelOps);
       await loadWeights(unet, watched(component.weights, seen), 'unet');
       await engine.sync();
       const resident = engine.memory().liveBytes;

@@ -7,7 +7,7 @@ import { engine, type Precision } from '../engine/engine';
 import { packedF16FromBits } from '../engine/f16-tensor';
 import type { Module, Parameter } from '../nn/module';
 import type { Ops } from '../ops/types';
-import { referenceOps } from '../ops/reference';
+import { kernelOps } from '../ops/kernels';
 import type { DirectorySource } from '../io/file-source';
 import { openDiffusersFolder } from '../weights/diffusers-folder';
 import type { WeightSource } from '../weights/weight-source';
@@ -27,7 +27,7 @@ export class WeightLoadError extends Error {
 export interface LoadOptions {
   /** Storage precision of the weights; default: the engine's. */
   precision?: Precision;
-  /** The op implementation the model calls; default: the tfjs reference ops. */
+  /** The op implementation the model calls; default: the WGSL kernels (referenceOps: the tfjs oracle). */
   ops?: Ops;
   onProgress?: (done: number, total: number) => void;
 }
@@ -97,19 +97,19 @@ export async function loadWeights(model: Module, source: WeightSource, describe:
 }
 
 export async function loadCLIPTextModel(c: ComponentSource, describe = 'text_encoder', options: LoadOptions = {}): Promise<CLIPTextModel> {
-  const model = new CLIPTextModel(parseCLIPTextConfig(c.config, `${describe}/config.json`), options.ops ?? referenceOps);
+  const model = new CLIPTextModel(parseCLIPTextConfig(c.config, `${describe}/config.json`), options.ops ?? kernelOps);
   await loadWeights(model, c.weights, describe, options);
   return model;
 }
 
 export async function loadUNet2DConditionModel(c: ComponentSource, describe = 'unet', options: LoadOptions = {}): Promise<UNet2DConditionModel> {
-  const model = new UNet2DConditionModel(parseUNetConfig(c.config, `${describe}/config.json`), options.ops ?? referenceOps);
+  const model = new UNet2DConditionModel(parseUNetConfig(c.config, `${describe}/config.json`), options.ops ?? kernelOps);
   await loadWeights(model, c.weights, describe, options);
   return model;
 }
 
 export async function loadAutoencoderKL(c: ComponentSource, describe = 'vae', options: LoadOptions = {}): Promise<AutoencoderKL> {
-  const model = new AutoencoderKL(parseAutoencoderKLConfig(c.config, `${describe}/config.json`), options.ops ?? referenceOps);
+  const model = new AutoencoderKL(parseAutoencoderKLConfig(c.config, `${describe}/config.json`), options.ops ?? kernelOps);
   await loadWeights(model, c.weights, describe, options);
   return model;
 }

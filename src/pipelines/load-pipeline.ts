@@ -48,7 +48,7 @@ export interface StableDiffusionPipeline {
 export type CheckpointSource = { kind: 'folder'; dir: DirectorySource } | { kind: 'file'; file: FileLike };
 
 export interface LoadPipelineOptions {
-  /** The op implementation the models call (default: the tfjs reference ops). */
+  /** The op implementation the models call (default: the WGSL kernels). */
   ops?: Ops;
   /** Weight storage precision (default: the engine's). */
   precision?: Precision;

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine';
 import { loadUNet2DConditionModel } from '../../src/models/load';
+import { referenceOps } from '../../src/ops/reference';
 import { checkpointed, setGradientCheckpointing } from '../../src/nn/checkpoint';
 import { attachLora } from '../../src/nn/lora';
 import { differentiable } from '../../src/ops/autodiff';
@@ -86,7 +87,7 @@ describe('checkpointed', () => {
 
 describe('gradient checkpointing in the UNet', () => {
   it('gives the same gradients for a whole tiny UNet loss with less peak memory', async () => {
-    const unet = await loadUNet2DConditionModel(await (await goldenFolder('tiny-sd15')).component('unet'), 'unet', { precision: 'f32' });
+    const unet = await loadUNet2DConditionModel(await (await goldenFolder('tiny-sd15')).component('unet'), 'unet', { precision: 'f32', ops: referenceOps });
     const full = makeTrainable(unet);
     const lora = attachLora(unet, { rank: 4, targets: { attention: true, feedForward: true, convs: true }, seed: 1 });
     const rng = new Philox(3);

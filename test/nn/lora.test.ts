@@ -35,7 +35,7 @@ afterAll(() => engine?.dispose());
 const ALL = { attention: true, feedForward: true, convs: true };
 
 async function loadUnet(): Promise<UNet2DConditionModel> {
-  return loadUNet2DConditionModel(await (await goldenFolder('tiny-sd15')).component('unet'), 'unet', { precision: 'f32' });
+  return loadUNet2DConditionModel(await (await goldenFolder('tiny-sd15')).component('unet'), 'unet', { precision: 'f32', ops: referenceOps });
 }
 
 interface Inputs {
@@ -254,7 +254,7 @@ describe('LoRA adapters', () => {
 
   it('train with the existing Trainer: a fixed loss goes down and the base weights stay as they were', async () => {
     const folder = await goldenFolder('tiny-sd15');
-    const opts = { precision: 'f32' as const };
+    const opts = { precision: 'f32' as const, ops: referenceOps };
     const models = {
       tokenizer: await ClipTokenizer.fromFolder(folder.source),
       textEncoder: await loadCLIPTextModel(await folder.component('text_encoder'), 'text_encoder', opts),

@@ -213,6 +213,11 @@ export class Trainer {
     tf.dispose([batch.latents, batch.noise, batch.context]);
     const loss = lossScale === 1 ? value : tf.tidy(() => tf.div(value, lossScale) as tf.Scalar);
     if (loss !== value) value.dispose();
+    const missing = this.trainable.variables.findIndex((v) => !grads[v.name]);
+    if (missing >= 0) {
+      tf.dispose([loss, ...Object.values(grads)]);
+      throw new Error(`no gradient reached "${this.trainable.names[missing]}": an op on its path has no backward pass (train with the reference ops)`);
+    }
     return { loss, grads: this.trainable.variables.map((v) => grads[v.name]) };
   }
 
