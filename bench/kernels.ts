@@ -7,6 +7,7 @@ import { matmul } from '../src/ops/linear';
 import { benchAttention } from './kernels/attention';
 import { benchConvMatmul } from './kernels/conv-matmul';
 import { benchNormAct } from './kernels/norm-act';
+import { benchNormActGrad } from './kernels/norm-act-grad';
 import { timeMs, type Benchmark, type BenchRow } from './report';
 
 /** GFLOP/s of the faster of our matmul and tfjs's on a square f32 product: the device's practical peak. */
@@ -29,13 +30,15 @@ async function peakMatmul(): Promise<BenchRow> {
 
 const kernels: Benchmark = {
   name: 'kernels',
-  summary: 'WGSL kernels vs the tfjs reference ops on SD 1.5 shapes (forward), and the device peak',
+  summary: 'WGSL kernels vs the tfjs reference ops on SD 1.5 shapes (forward and backward), and the device peak',
   async run() {
     const e = await createNodeEngine();
     try {
       const peak = await peakMatmul();
       const rows: BenchRow[] = [peak];
       for (const family of [benchConvMatmul, benchAttention, benchNormAct]) rows.push(...(await family()));
+      // Backward: ours vs tfjs autodiff of the reference ops.
+      for (const family of [benchNormActGrad]) rows.push(...(await family()));
       for (const r of rows) {
         const gflops = r['GFLOP/s'] ?? r.ours_gflops;
         if (typeof gflops === 'number') r.of_peak = gflops / (peak.peak_gflops as number);
