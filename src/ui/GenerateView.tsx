@@ -1,11 +1,16 @@
 // The Generate view: prompt and sampling settings (kept across reloads), the full prompt the model will
-// see, img2img and LoRA inputs. Running them waits on the generation pipeline.
-import { useId, useState } from 'react';
+// see, img2img and LoRA inputs; a run with its live preview, progress and cancel; the session's results.
+import { useId, useRef, useState } from 'react';
 import { stylePrompt, type PromptStyle } from '../pipelines/prompt-style';
 import type { EngineClient } from '../worker/engine-client';
-import type { ModelInfo, OpenedImage } from '../worker/messages';
+import type { GenerateParams, GenerateProgress, ModelInfo, OpenedImage } from '../worker/messages';
 import { ComingWith } from './ComingWith';
+import { ErrorNotice } from './ErrorNotice';
+import { GenerationResults, type GenerationRecord } from './GenerationResults';
 import { ImageChooser } from './ImageChooser';
+import { ProgressBar } from './ProgressBar';
+import { RgbaCanvas } from './RgbaCanvas';
+import { useTask } from './use-task';
 import { NeedsGpu } from './NoGpuBanner';
 import { CheckField, NumberField, SelectField } from './NumberField';
 import type { GpuState } from './use-engine';
@@ -22,7 +27,6 @@ const SCHEDULERS = [
   ['ddpm', 'DDPM'],
 ] as const;
 
-const SIZES = [256, 320, 384, 448, 512, 576, 640, 704, 768].map((n) => [String(n), `${n} px`] as const);
 
 interface GenerateSettings {
   prompt: string;
@@ -60,11 +64,41 @@ function randomSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
 }
 
-function PromptFields({ s, set }: { s: GenerateSettings; set: <K extends keyof GenerateSettings>(k: K) => (v: GenerateSettings[K]) => void }) {
+function paramsOf(s: GenerateSettings, initImage: OpenedImage | undefined, loras: GenerateParams['loras']): GenerateParams {
+  const { scheduler } = s;
+  const karras = scheduler === 'dpmpp-2m-karras';
+  return {
+    prompt: s.prompt,
+    negative: s.negative || undefined,
+    style: s.style,
+    scheduler: scheduler === 'default' ? undefined : scheduler === 'dpmpp-2m-karras' ? 'dpmpp-2m' : scheduler,
+    karras: karras || undefined,
+    steps: s.steps,
+    guidance: s.guidance,
+    seed: s.lockSeed ? s.seed : undefined,
+    rng: s.generator,
+    width: s.width,
+    height: s.height,
+    images: s.count,
+    initImageId: initImage?.id,
+    strength: initImage ? s.strength : undefined,
+    loras,
+  };
+}
+
+function PromptFields({
+  s,
+  set,
+  model,
+}: {
+  s: GenerateSettings;
+  set: <K extends keyof GenerateSettings>(k: K) => (v: GenerateSettings[K]) => void;
+  model: ModelInfo | undefined;
+}) {
   const promptId = useId();
   const negativeId = useId();
-  // A loaded base model is not fine-tuned; checkpoints will carry their own marker and caption template.
-  const styled = stylePrompt(s.prompt, s.negative || undefined, s.style, { fineTuned: false });
+  // The same styling the pipeline applies, so the prompt shown is the prompt used.
+  const styled = stylePrompt(s.prompt, s.negative || undefined, s.style, { fineTuned: model?.fineTuned ?? false, captionTemplate: model?.captionTemplate });
   return (
     <fieldset>
       <legend>Prompt</legend>
@@ -108,12 +142,30 @@ export function GenerateView({ client, gpu, model }: { client: EngineClient; gpu
   const [initImage, setInitImage] = useState<OpenedImage>();
   const [loras, setLoras] = useState<{ file: File; scale: number }[]>([]);
   const loraId = useId();
+  const run = useTask<unknown>();
+  const [preview, setPreview] = useState<GenerateProgress['preview']>();
+  const [records, setRecords] = useState<GenerationRecord[]>([]);
+  const nextId = useRef(1);
+
+  const start = () =>
+    run.run(async (o) => {
+      setPreview(undefined);
+      const output = await client.call('generate', paramsOf(s, initImage, loras), {
+        signal: o.signal,
+        onProgress: (done, total, label, detail) => {
+          o.onProgress?.(done, total, label);
+          if (detail?.preview) setPreview(detail.preview);
+        },
+      });
+      setRecords((r) => [{ id: nextId.current++, output }, ...r]);
+      return output;
+    });
 
   return (
     <NeedsGpu gpu={gpu} what="Generating images">
       <div className="columns">
         <div className="stack">
-          <PromptFields s={s} set={set} />
+          <PromptFields s={s} set={set} model={model} />
           <fieldset>
             <legend>Sampling</legend>
             <div className="grid2">
@@ -121,8 +173,8 @@ export function GenerateView({ client, gpu, model }: { client: EngineClient; gpu
               <NumberField label="Steps" min={1} max={150} value={s.steps} onChange={set('steps')} />
               <NumberField label="Guidance scale" min={0} max={30} step={0.5} value={s.guidance} onChange={set('guidance')} />
               <NumberField label="Images per prompt" min={1} max={8} value={s.count} onChange={set('count')} />
-              <SelectField label="Width" value={String(s.width)} options={SIZES} onChange={(v) => set('width')(Number(v))} />
-              <SelectField label="Height" value={String(s.height)} options={SIZES} onChange={(v) => set('height')(Number(v))} />
+              <NumberField label="Width (px, multiple of 8)" min={8} max={2048} step={8} value={s.width} onChange={set('width')} />
+              <NumberField label="Height (px, multiple of 8)" min={8} max={2048} step={8} value={s.height} onChange={set('height')} />
               <NumberField label="Seed" min={0} max={2 ** 32 - 1} value={s.seed} onChange={set('seed')} />
               <SelectField
                 label="Noise generator"
@@ -180,18 +232,24 @@ export function GenerateView({ client, gpu, model }: { client: EngineClient; gpu
             ))}
           </fieldset>
           <div className="row">
-            <button type="button" disabled aria-describedby="generate-coming">
+            <button type="button" onClick={start} disabled={!model || run.running}>
               Generate
             </button>
-            {!model && <span className="hint">Load a model first (Model tab).</span>}
+            {!model && <span className="hint">Load a model first (Model view).</span>}
+            {model && s.width !== model.sampleSize && <span className="hint">This model was trained at {model.sampleSize} px.</span>}
           </div>
-          <ComingWith id="generate-coming" feature="the generation pipeline (issue 6): live preview, progress, cancel, gallery, compare" />
+          <ComingWith feature="the gallery store (results kept across reloads) and base-versus-checkpoint comparison" />
         </div>
         <div className="stack">
-          <section className="panel" aria-labelledby="results-heading">
-            <h2 id="results-heading">Results</h2>
-            <p className="hint">Images appear here with their parameters, kept across reloads, each with stencil controls and PNG / SVG downloads.</p>
-          </section>
+          {run.running && (
+            <section className="panel" aria-labelledby="running-heading">
+              <h2 id="running-heading">Generating</h2>
+              {preview && <RgbaCanvas width={preview.width} height={preview.height} data={preview.data} label="Live preview of the image being generated" />}
+              <ProgressBar progress={run.progress} unit="it" onCancel={run.cancel} />
+            </section>
+          )}
+          <ErrorNotice error={run.error} context="Generating" />
+          <GenerationResults client={client} records={records} />
         </div>
       </div>
     </NeedsGpu>

@@ -28,9 +28,7 @@ export function LoadedModelFacts({ model, budgetGb }: { model: ModelInfo | undef
             {model.components.map((c) => (
               <div key={c.name} className="fact-row">
                 <dt>{c.name}</dt>
-                <dd>
-                  {formatCount(c.parameters)} parameters · <span className="hint">{c.detail}</span>
-                </dd>
+                <dd>{formatCount(c.parameters)} parameters</dd>
               </div>
             ))}
           </dl>

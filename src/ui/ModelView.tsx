@@ -24,14 +24,14 @@ export function ModelView({
   client: EngineClient;
   gpu: GpuState;
   model: ModelInfo | undefined;
-  onLoaded: (model: ModelInfo) => void;
+  onLoaded: (model: ModelInfo | undefined) => void;
   budgetGb: number;
   onBudget: (gb: number) => void;
 }) {
   const load = useTask<ModelInfo>();
   const start = async (source: ModelSource) => {
-    const info = await load.run((o) => client.call('loadModel', { source }, o));
-    if (info) onLoaded(info);
+    // The worker frees the previous model before loading, so a failed load leaves none.
+    onLoaded(await load.run((o) => client.call('loadModel', { source }, o)));
   };
   return (
     <div className="columns">

@@ -1,16 +1,16 @@
 // The Train view: a dataset folder (drop, picker or file dialog) scanned in the worker, its report and
-// subset, and the run's settings and estimate. Running waits on the training pipeline.
+// subset, the run's settings and estimate, and the run itself with its loss chart and checkpoints.
 import { useState } from 'react';
-import type { DatasetSelection } from '../data/dataset-selection';
+import { DEFAULT_CAPTION_TEMPLATE, type DatasetSelection } from '../data/dataset-selection';
 import type { EngineClient } from '../worker/engine-client';
 import type { DatasetReport, FolderSource, ModelInfo } from '../worker/messages';
-import { ComingWith } from './ComingWith';
 import { DatasetReportView } from './DatasetReportView';
 import { ErrorNotice } from './ErrorNotice';
 import { FolderPicker } from './FolderPicker';
 import { NeedsGpu } from './NoGpuBanner';
 import { ProgressBar } from './ProgressBar';
-import { REFERENCE_RECIPE, TrainingSettingsForm } from './TrainingSettingsForm';
+import { REFERENCE_RECIPE, TrainingSettingsForm, trainConfigOf } from './TrainingSettingsForm';
+import { TrainingRun } from './TrainingRun';
 import type { GpuState } from './use-engine';
 import { useSetting } from './use-setting';
 import { useTask } from './use-task';
@@ -36,6 +36,14 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
     }, setSelectionError);
   };
 
+  const blocked = !model
+    ? 'Load a model first (Model view).'
+    : !report || report.selected === 0
+      ? 'Open a dataset folder with images first.'
+      : settings.mode === 'lora'
+        ? 'LoRA training is coming with issue 7; choose full UNet.'
+        : undefined;
+
   return (
     <div className="columns">
       <div className="stack">
@@ -58,21 +66,15 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
           <section className="panel" aria-labelledby="run-heading">
             <h2 id="run-heading">Run</h2>
             <TrainingSettingsForm t={settings} onChange={setSettings} images={report?.selected ?? 0} model={model} />
-            <div className="row">
-              <button type="button" disabled aria-describedby="train-coming">
-                Start training
-              </button>
-              <button type="button" className="secondary" disabled aria-describedby="train-coming">
-                Pause
-              </button>
-              <button type="button" className="secondary" disabled aria-describedby="train-coming">
-                Stop
-              </button>
-              <button type="button" className="secondary" onClick={() => setSettings(REFERENCE_RECIPE)}>
-                Reset to the reference recipe
-              </button>
-            </div>
-            <ComingWith id="train-coming" feature="the training pipeline (issue 7): progress, it/s and ETA, loss chart, validation images, resume" />
+            <button type="button" className="secondary" onClick={() => setSettings(REFERENCE_RECIPE)}>
+              Reset to the reference recipe
+            </button>
+            <TrainingRun
+              client={client}
+              selection={selection}
+              config={trainConfigOf(settings, selection.captionTemplate ?? DEFAULT_CAPTION_TEMPLATE)}
+              blocked={blocked}
+            />
           </section>
         </NeedsGpu>
       </div>

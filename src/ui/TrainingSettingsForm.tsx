@@ -1,6 +1,6 @@
 // Hyperparameters with the reference recipe as defaults (the advanced ones folded), and what a run
 // would cost in steps and checkpoint storage.
-import type { ModelInfo } from '../worker/messages';
+import type { ModelInfo, TrainParams } from '../worker/messages';
 import { formatBytes } from './format';
 import { CheckField, NumberField, SelectField } from './NumberField';
 
@@ -10,6 +10,8 @@ export interface TrainingSettings {
   batch: number;
   accumulation: number;
   epochs: number;
+  /** Optimizer steps; 0 = as many as the epochs take. */
+  steps: number;
   lrFull: number;
   lrLora: number;
   loraRank: number;
@@ -17,7 +19,7 @@ export interface TrainingSettings {
   checkpointEvery: number;
   keepCheckpoints: number;
   seed: number;
-  schedule: 'constant' | 'constant-warmup' | 'cosine-warmup';
+  schedule: 'constant' | 'constant-warmup' | 'cosine';
   warmupSteps: number;
   weightDecay: number;
   clipNorm: number;
@@ -36,6 +38,7 @@ export const REFERENCE_RECIPE: TrainingSettings = {
   batch: 1,
   accumulation: 8,
   epochs: 1,
+  steps: 0,
   lrFull: 1e-6,
   lrLora: 1e-4,
   loraRank: 4,
@@ -55,15 +58,46 @@ export const REFERENCE_RECIPE: TrainingSettings = {
   validateEvery: 0,
 };
 
+/** The run's settings as the trainer takes them. */
+export function trainConfigOf(t: TrainingSettings, captionTemplate: string): TrainParams['config'] {
+  return {
+    mode: t.mode,
+    rank: t.loraRank,
+    alpha: t.loraAlpha,
+    epochs: t.epochs,
+    steps: t.steps > 0 ? t.steps : undefined,
+    batch: t.batch,
+    accum: t.accumulation,
+    lr: t.mode === 'full' ? t.lrFull : t.lrLora,
+    lrSchedule: t.schedule,
+    warmup: t.warmupSteps,
+    adam: { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: t.weightDecay },
+    maxGradNorm: t.clipNorm,
+    resolution: t.resolution,
+    flip: t.flip,
+    seed: t.seed,
+    checkpointEvery: t.checkpointEvery,
+    keep: t.keepCheckpoints,
+    mixedPrecision: t.mixedPrecision,
+    gradCheckpointing: t.gradientCheckpointing,
+    minSnrGamma: t.minSnrGamma,
+    noiseOffset: t.noiseOffset,
+    captionTemplate,
+    validationEvery: t.validateEvery,
+  };
+}
+
 function Estimate({ t, images, model }: { t: TrainingSettings; images: number; model: ModelInfo | undefined }) {
-  const steps = Math.ceil((images * t.epochs) / (t.batch * t.accumulation));
+  const steps = t.steps > 0 ? t.steps : Math.ceil((images * t.epochs) / (t.batch * t.accumulation));
   const unet = model?.components.find((c) => c.name === 'unet')?.parameters;
   const checkpoints = Math.min(t.keepCheckpoints, Math.max(1, Math.floor(steps / t.checkpointEvery)));
   return (
     <div className="estimate" data-testid="estimate">
       <p>
-        {images} images × {t.epochs} epoch{t.epochs === 1 ? '' : 's'} ÷ (batch {t.batch} × accumulation {t.accumulation}) ={' '}
-        <strong>{steps} optimizer steps</strong>
+        {t.steps > 0
+          ? `${t.steps} steps as set`
+          : `${images} images × ${t.epochs} epoch${t.epochs === 1 ? '' : 's'} ÷ (batch ${t.batch} × accumulation ${t.accumulation})`}{' '}
+        = <strong>{steps} optimizer steps</strong>
       </p>
       {t.mode === 'full' && unet !== undefined && (
         <p>
@@ -72,7 +106,7 @@ function Estimate({ t, images, model }: { t: TrainingSettings; images: number; m
         </p>
       )}
       {t.mode === 'full' && unet === undefined && <p className="hint">Load a model to estimate checkpoint storage.</p>}
-      <p className="hint">The time estimate comes from a measured warm-up step once training lands.</p>
+      <p className="hint">Time: measured on the first step; the ETA follows from it.</p>
     </div>
   );
 }
@@ -102,22 +136,14 @@ export function TrainingSettingsForm({
           ]}
           onChange={set('mode')}
         />
-        <SelectField
-          label="Resolution"
-          value={String(t.resolution)}
-          options={[
-            ['512', '512 px'],
-            ['384', '384 px'],
-            ['256', '256 px'],
-          ]}
-          onChange={(v) => set('resolution')(Number(v))}
-        />
+        <NumberField label="Resolution (px; 512, 384 or 256 for SD)" min={32} max={1024} step={8} value={t.resolution} onChange={set('resolution')} />
         {t.mode === 'full' ? (
           <NumberField label="Learning rate" min={0} step={1e-7} value={t.lrFull} onChange={set('lrFull')} />
         ) : (
           <NumberField label="Learning rate" min={0} step={1e-5} value={t.lrLora} onChange={set('lrLora')} />
         )}
         <NumberField label="Epochs" min={1} value={t.epochs} onChange={set('epochs')} />
+        <NumberField label="Steps (0 = by epochs)" min={0} value={t.steps} onChange={set('steps')} />
         <NumberField label="Batch size" min={1} max={16} value={t.batch} onChange={set('batch')} />
         <NumberField label="Gradient accumulation" min={1} max={64} value={t.accumulation} onChange={set('accumulation')} />
         <NumberField label="Checkpoint every (steps)" min={1} value={t.checkpointEvery} onChange={set('checkpointEvery')} />
@@ -138,7 +164,7 @@ export function TrainingSettingsForm({
             options={[
               ['constant', 'constant'],
               ['constant-warmup', 'constant with warmup'],
-              ['cosine-warmup', 'cosine with warmup'],
+              ['cosine', 'cosine with warmup'],
             ]}
             onChange={set('schedule')}
           />
@@ -148,7 +174,14 @@ export function TrainingSettingsForm({
           <NumberField label="Noise offset" min={0} max={1} step={0.01} value={t.noiseOffset} onChange={set('noiseOffset')} />
           <NumberField label="Min-SNR γ (0 = off)" min={0} step={0.5} value={t.minSnrGamma} onChange={set('minSnrGamma')} />
           <NumberField label="Keep last checkpoints" min={1} max={20} value={t.keepCheckpoints} onChange={set('keepCheckpoints')} />
-          <NumberField label="Validation images every (steps, 0 = off)" min={0} value={t.validateEvery} onChange={set('validateEvery')} />
+          <NumberField
+            label="Validation images every (steps, 0 = off)"
+            min={0}
+            value={t.validateEvery}
+            onChange={set('validateEvery')}
+            disabled
+            hint="Coming with the generation pipeline (issue 6)."
+          />
         </div>
         <CheckField label="Mixed precision (f16 compute, f32 masters)" checked={t.mixedPrecision} onChange={set('mixedPrecision')} />
         <CheckField label="Gradient checkpointing (less memory, slower)" checked={t.gradientCheckpointing} onChange={set('gradientCheckpointing')} />

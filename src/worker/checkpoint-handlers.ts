@@ -5,7 +5,7 @@ import { openStencilDatabase } from '../storage/stencil-database';
 
 let store: Promise<IdbCheckpointStore> | undefined;
 
-function checkpointStore(): Promise<IdbCheckpointStore> {
+export function checkpointStore(): Promise<IdbCheckpointStore> {
   store ??= openStencilDatabase().then((db) => IdbCheckpointStore.open(db));
   return store;
 }

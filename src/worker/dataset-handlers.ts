@@ -2,7 +2,7 @@
 // rescans the folder; the page gets counts, skipped files and a few sample images per class.
 import { handleDirectory, inputFilesDirectory } from '../data/directory-handles';
 import { scanDataset, type DatasetScan } from '../data/dataset-scan';
-import { selectDataset, type DatasetSelection } from '../data/dataset-selection';
+import { selectDataset, type Dataset, type DatasetSelection } from '../data/dataset-selection';
 import { parseSynsetTables, type SynsetTable } from '../data/synset-names';
 import type { HandlerContext } from './handler-context';
 import type { DatasetReport, FolderSource } from './messages';
@@ -33,9 +33,14 @@ export async function scanFolder(source: FolderSource, ctx: HandlerContext): Pro
   return report({});
 }
 
+/** The training set the user chose from the opened folder. */
+export function chosenDataset(selection: DatasetSelection): Dataset {
+  if (!scan) throw new Error('no dataset folder has been opened yet: open one in the Train view');
+  return selectDataset(scan, selection);
+}
+
 export async function report(selection: DatasetSelection): Promise<DatasetReport> {
-  if (!scan) throw new Error('no dataset folder has been opened yet');
-  const dataset = selectDataset(scan, selection);
+  const dataset = chosenDataset(selection);
   const classes = await Promise.all(
     dataset.classes.map(async (c) => ({
       id: c.id,
@@ -49,7 +54,7 @@ export async function report(selection: DatasetSelection): Promise<DatasetReport
   return {
     source: dataset.source,
     layout: dataset.layout,
-    images: scan.images.length,
+    images: scan!.images.length,
     selected: dataset.entries.length,
     classes,
     skipped: dataset.skipped,

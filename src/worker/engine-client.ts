@@ -1,17 +1,26 @@
 // The page's side of the engine worker: typed calls that resolve with the result, report progress
 // and can be cancelled with an AbortSignal.
 import { NoGpuError } from '../engine/errors';
-import { CancelledError, type EngineMethods, type MethodName, type SerializedError, type WorkerEvent, type WorkerRequest } from './messages';
+import {
+  CancelledError,
+  type EngineMethods,
+  type MethodName,
+  type ProgressDetail,
+  type SerializedError,
+  type WorkerEvent,
+  type WorkerRequest,
+} from './messages';
 
-export interface CallOptions {
-  onProgress?: (done: number, total: number, label?: string) => void;
+export interface CallOptions<Detail = undefined> {
+  /** `detail` carries the method's structured progress (a training step's report), where it has one. */
+  onProgress?: (done: number, total: number, label?: string, detail?: Detail) => void;
   signal?: AbortSignal;
 }
 
 interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
-  onProgress?: CallOptions['onProgress'];
+  onProgress?: CallOptions<unknown>['onProgress'];
 }
 
 function toError(e: SerializedError): Error {
@@ -40,12 +49,17 @@ export class EngineClient {
     return new EngineClient(new Worker(new URL('./engine-worker.ts', import.meta.url), { type: 'module', name: 'engine' }));
   }
 
-  call<M extends MethodName>(method: M, params: EngineMethods[M]['params'], options: CallOptions = {}): Promise<EngineMethods[M]['result']> {
+  call<M extends MethodName>(
+    method: M,
+    params: EngineMethods[M]['params'],
+    options: CallOptions<ProgressDetail<M>> = {},
+  ): Promise<EngineMethods[M]['result']> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       if (options.signal?.aborted) return reject(new CancelledError());
       options.signal?.addEventListener('abort', () => this.send({ kind: 'cancel', id }), { once: true });
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress: options.onProgress });
+      const onProgress = options.onProgress as Pending['onProgress'];
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
       this.send({ kind: 'request', id, method, params });
     });
   }
@@ -62,7 +76,7 @@ export class EngineClient {
     const p = this.pending.get(event.id);
     if (!p) return;
     if (event.kind === 'progress') {
-      p.onProgress?.(event.done, event.total, event.label);
+      p.onProgress?.(event.done, event.total, event.label, event.detail);
       return;
     }
     this.pending.delete(event.id);

@@ -10,11 +10,13 @@ import { Philox } from '../random/philox';
 import { deleteCheckpoint, listCheckpoints } from './checkpoint-handlers';
 import { report, scanFolder } from './dataset-handlers';
 import type { HandlerContext } from './handler-context';
+import { generateImages } from './generation-handlers';
 import { hubInfo } from './hub-source';
 import { CancelledError, serializeError, type EngineMethods, type MethodName, type WorkerEvent, type WorkerRequest } from './messages';
 import { loadModel } from './model-loader';
 import { exportStencil, openImage, stencilPreview } from './stencil-handlers';
 import { clearModelCache, storageInfo } from './storage-handlers';
+import { setPaused, train } from './training-handlers';
 
 type Handlers = { [M in MethodName]: (params: EngineMethods[M]['params'], ctx: HandlerContext) => Promise<EngineMethods[M]['result']> };
 
@@ -86,6 +88,9 @@ const handlers: Handlers = {
   selectDataset: ({ selection }) => report(selection),
   checkpoints: () => listCheckpoints(),
   deleteCheckpoint: ({ id }) => deleteCheckpoint(id),
+  train: (params, ctx) => train(params, ctx),
+  pauseTraining: async ({ paused }) => setPaused(paused),
+  generate: (params, ctx) => generateImages(params, ctx),
 };
 
 /** Typed arrays in a result (itself or its top-level fields) move to the page instead of being copied. */
@@ -110,7 +115,7 @@ self.onmessage = async (message: MessageEvent<WorkerRequest>) => {
   const controller = new AbortController();
   inFlight.set(id, controller);
   const ctx: HandlerContext = {
-    progress: (done, total, label) => post({ kind: 'progress', id, done, total, label }),
+    progress: (done, total, label, detail) => post({ kind: 'progress', id, done, total, label, detail }),
     checkCancelled: () => {
       if (controller.signal.aborted) throw new CancelledError();
     },

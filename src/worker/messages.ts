@@ -4,6 +4,11 @@ import type { DatasetLayout, SkippedFile } from '../data/dataset-entry';
 import type { DatasetSelection } from '../data/dataset-selection';
 import type { EngineInfo, Precision } from '../engine/engine';
 import type { StencilOptions, TraceOptions } from '../stencil';
+import type { TrainConfig } from '../pipelines/fine-tune/train-config';
+import type { StepReport } from '../pipelines/fine-tune/trainer';
+import type { NoiseGeneratorKind } from '../pipelines/initial-noise';
+import type { PromptStyle } from '../pipelines/prompt-style';
+import type { SchedulerKind } from '../schedulers';
 import type { CheckpointSummary } from '../storage/checkpoint-format';
 import type { PredictionType } from '../weights/single-file';
 
@@ -28,8 +33,6 @@ export type ModelSource =
 export interface ModelComponentInfo {
   name: string;
   parameters: number;
-  /** Where its config came from and which weight files were read. */
-  detail: string;
 }
 
 export interface ModelInfo {
@@ -43,7 +46,11 @@ export interface ModelInfo {
   components: ModelComponentInfo[];
   /** GPU bytes the weights took. */
   weightBytes: number;
-  hasTokenizer: boolean;
+  /** From the weights' metadata: a fine-tuned checkpoint gets the sketch prompt style by default. */
+  fineTuned: boolean;
+  captionTemplate?: string;
+  /** The image side the model was trained at (512 for SD 1.5). */
+  sampleSize: number;
   notices: string[];
 }
 
@@ -126,6 +133,82 @@ export interface DatasetReport {
   skipped: SkippedFile[];
 }
 
+export interface TrainParams {
+  /** The subset of the opened dataset folder to train on. */
+  selection: DatasetSelection;
+  /** Changes to the reference recipe (defaultTrainConfig of the mode). */
+  config: Partial<TrainConfig> & { mode: TrainConfig['mode'] };
+}
+
+export interface TrainResult {
+  runId: string;
+  step: number;
+  totalSteps: number;
+  /** True when the page stopped the run before its last step (it can be resumed from its checkpoint). */
+  stopped: boolean;
+}
+
+/** What a training run reports as it goes: each optimizer step, and each checkpoint once it is stored. */
+export type TrainProgress =
+  | { kind: 'step'; runId: string; report: StepReport }
+  | { kind: 'checkpoint'; runId: string; step: number; totalBytes: number }
+  | { kind: 'paused'; runId: string; paused: boolean };
+
+export interface GenerateParams {
+  prompt: string;
+  /** Undefined: the prompt style's own negative. */
+  negative?: string;
+  style: PromptStyle | 'auto';
+  /** Undefined: the model's own scheduler. */
+  scheduler?: SchedulerKind;
+  karras?: boolean;
+  steps: number;
+  guidance: number;
+  /** Undefined: a random seed (reported back). */
+  seed?: number;
+  rng: NoiseGeneratorKind;
+  width: number;
+  height: number;
+  images: number;
+  /** img2img: an image opened with openImage, and the strength in (0, 1]. */
+  initImageId?: number;
+  strength?: number;
+  loras: { file: File; scale: number }[];
+}
+
+export interface GeneratedImage {
+  width: number;
+  height: number;
+  /** PNG with the A1111 `parameters` text chunk. */
+  png: Uint8Array;
+}
+
+export interface GenerateOutput {
+  images: GeneratedImage[];
+  /** The A1111 parameters text every image carries. */
+  parameters: string;
+  /** The prompt and negative actually used (after the prompt style). */
+  prompt: string;
+  negative: string;
+  seed: number;
+  notes: string[];
+  perStepMs: number;
+}
+
+export interface GenerateProgress {
+  itPerSec: number;
+  /** The first image's x0 prediction through the cheap latent-to-RGB map, at latent size. */
+  preview?: { width: number; height: number; data: Uint8ClampedArray };
+}
+
+/** Methods whose progress events carry a structured detail. */
+export interface EngineProgress {
+  train: TrainProgress;
+  generate: GenerateProgress;
+}
+
+export type ProgressDetail<M> = M extends keyof EngineProgress ? EngineProgress[M] : undefined;
+
 /** Method name -> its parameters and result. */
 export interface EngineMethods {
   start: { params: { precision: 'auto' | 'f16' | 'f32'; memoryBudgetBytes?: number }; result: EngineInfo };
@@ -143,6 +226,9 @@ export interface EngineMethods {
   selectDataset: { params: { selection: DatasetSelection }; result: DatasetReport };
   checkpoints: { params: Record<string, never>; result: CheckpointSummary[] };
   deleteCheckpoint: { params: { id: string }; result: CheckpointSummary[] };
+  train: { params: TrainParams; result: TrainResult };
+  pauseTraining: { params: { paused: boolean }; result: void };
+  generate: { params: GenerateParams; result: GenerateOutput };
 }
 
 export type MethodName = keyof EngineMethods;
@@ -161,7 +247,7 @@ export interface SerializedError {
 export type WorkerEvent =
   | { kind: 'result'; id: number; value: unknown }
   | { kind: 'error'; id: number; error: SerializedError }
-  | { kind: 'progress'; id: number; done: number; total: number; label?: string };
+  | { kind: 'progress'; id: number; done: number; total: number; label?: string; detail?: unknown };
 
 export class CancelledError extends Error {
   constructor() {

@@ -1,33 +1,30 @@
-// Loads a whole Stable Diffusion model onto the GPU from any source the page offers: a diffusers folder
-// (picked, dropped, <input webkitdirectory>, OPFS), a single-file CompVis checkpoint, or a Hugging Face repo.
-// The worker keeps one loaded model; loading another frees the first.
-import { inputFilesDirectory, handleDirectory } from '../data/directory-handles';
+// Loads a whole Stable Diffusion pipeline onto the GPU from any source the page offers: a diffusers folder
+// (picked, dropped, <input webkitdirectory>, OPFS), a single-file CompVis checkpoint, a Hugging Face repo,
+// or the built-in tiny demo model. The worker keeps one loaded pipeline; loading another frees the first.
+import { handleDirectory, inputFilesDirectory } from '../data/directory-handles';
 import { engine } from '../engine/engine';
 import { blobFile, type DirectorySource } from '../io/file-source';
-import type { AutoencoderKL } from '../models/autoencoder-kl';
-import type { CLIPTextModel } from '../models/clip-text-model';
-import { loadAutoencoderKL, loadCLIPTextModel, loadUNet2DConditionModel, type ComponentSource } from '../models/load';
-import type { UNet2DConditionModel } from '../models/unet-2d-condition';
-import type { Module } from '../nn/module';
 import { tinyPipelineDirectory } from '../models/tiny-model-builder';
+import type { Module } from '../nn/module';
+import { loadPipelineFromFolder, loadPipelineFromSingleFile, type LoadPipelineOptions, type StableDiffusionPipeline } from '../pipelines/load-pipeline';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer';
-import { openDiffusersFolder } from '../weights/diffusers-folder';
-import { openSingleFile } from '../weights/single-file';
+import type { Family } from '../weights/infer-config';
 import type { HandlerContext } from './handler-context';
 import { hubDirectory } from './hub-source';
-import type { ModelComponentInfo, ModelInfo, ModelSource } from './messages';
+import type { ModelInfo, ModelSource } from './messages';
 
-interface LoadedModel {
+export interface LoadedModel {
   info: ModelInfo;
-  textEncoder: CLIPTextModel;
-  unet: UNet2DConditionModel;
-  vae: AutoencoderKL;
-  tokenizer?: ClipTokenizer;
-  schedulerConfig?: Record<string, unknown>;
+  pipeline: StableDiffusionPipeline;
 }
 
-const COMPONENTS = ['text_encoder', 'unet', 'vae'] as const;
-type ComponentName = (typeof COMPONENTS)[number];
+/** Where a single-file checkpoint's tokenizer comes from: its family's hub repo (cached for offline use). */
+const FAMILY_REPOS: Record<Family, string> = {
+  sd1: 'stable-diffusion-v1-5/stable-diffusion-v1-5',
+  sd2: 'stabilityai/stable-diffusion-2-1-base',
+};
+
+const DEMO_NAME = 'Tiny demo model (random weights)';
 
 function parameterCount(model: Module): number {
   let n = 0;
@@ -35,140 +32,76 @@ function parameterCount(model: Module): number {
   return n;
 }
 
-function familyOf(textEncoderConfig: Record<string, unknown>): string {
-  // SD 1 uses OpenAI CLIP (quick_gelu); SD 2 uses OpenCLIP ViT-H (gelu).
-  return textEncoderConfig.hidden_act === 'quick_gelu' ? 'SD 1.x' : 'SD 2.x';
-}
-
-interface Sources {
-  name: string;
-  components: Record<ComponentName, ComponentSource & { detail: string }>;
-  predictionType: string;
-  scheduler: string;
-  schedulerConfig?: Record<string, unknown>;
-  tokenizer?: ClipTokenizer;
-  notices: string[];
-}
-
-async function folderSources(dir: DirectorySource, variants: string[]): Promise<Sources> {
-  const folder = await openDiffusersFolder(dir, { variants });
-  const components = {} as Sources['components'];
-  for (const name of COMPONENTS) {
-    const c = await folder.component(name);
-    components[name] = { ...c, detail: `${c.files.join(', ')}${c.variant ? ` (${c.variant})` : ''}` };
-  }
-  const schedulerConfig = folder.components.includes('scheduler') ? await folder.config('scheduler') : undefined;
-  const tokenizer = folder.components.includes('tokenizer') ? await ClipTokenizer.fromFolder(dir) : undefined;
-  return {
-    name: dir.name,
-    components,
-    predictionType: String(schedulerConfig?.prediction_type ?? 'epsilon'),
-    scheduler: String(schedulerConfig?._class_name ?? 'none'),
-    schedulerConfig,
-    tokenizer,
-    notices: tokenizer ? [] : ['The folder has no tokenizer/: prompts cannot be encoded with this model.'],
-  };
-}
-
-async function singleFileSources(source: Extract<ModelSource, { kind: 'single-file' }>): Promise<Sources> {
-  const ckpt = await openSingleFile(blobFile(source.file, source.file.name), { predictionType: source.predictionType });
-  const components = {} as Sources['components'];
-  for (const name of COMPONENTS) {
-    const c = ckpt.components[name];
-    components[name] = { ...c, detail: `config: ${c.configSource}` };
-  }
-  return {
-    name: source.file.name,
-    components,
-    predictionType: ckpt.predictionType,
-    scheduler: 'the family default',
-    notices: [
-      `Prediction type ${ckpt.predictionType} (from ${ckpt.predictionTypeSource}); SD 2.1 base and 768 have identical shapes, so check it.`,
-      ...(ckpt.hasEma ? [`The file has EMA weights; ${ckpt.usedEma ? 'using them' : 'using the non-EMA UNet'}.`] : []),
-      'A single-file checkpoint has no tokenizer: prompts need the family tokenizer from a diffusers folder or the hub.',
-    ],
-  };
-}
-
-async function sourcesOf(source: ModelSource, ctx: HandlerContext): Promise<Sources> {
+async function openPipeline(source: ModelSource, options: LoadPipelineOptions, ctx: HandlerContext): Promise<StableDiffusionPipeline> {
+  // On the f16 path the fp16 files are half the reading and what the GPU stores anyway.
+  const variants = engine().precision === 'f16' ? ['fp16', ''] : ['', 'fp16'];
+  const fromFolder = (dir: DirectorySource, v = variants) => loadPipelineFromFolder(dir, { ...options, variants: v });
   switch (source.kind) {
-    case 'tiny-demo': {
-      const demo = await folderSources(tinyPipelineDirectory('sd15', { seed: 0 }), ['']);
-      return {
-        ...demo,
-        name: 'Tiny demo model (random weights)',
-        notices: ['The demo model has random weights: it exercises the GPU path end to end and draws nothing meaningful.'],
-      };
-    }
+    case 'tiny-demo':
+      return fromFolder(tinyPipelineDirectory('sd15', { seed: 0 }), ['']);
     case 'folder-handle':
-      return folderSources(handleDirectory(source.handle), ['', 'fp16']);
+      return fromFolder(handleDirectory(source.handle));
     case 'folder-files':
-      return folderSources(inputFilesDirectory(source.files), ['', 'fp16']);
-    case 'single-file':
-      return singleFileSources(source);
+      return fromFolder(inputFilesDirectory(source.files));
     case 'hub':
-      // fp16 first: half the download, and what the GPU stores anyway on the f16 path.
-      return folderSources(await hubDirectory(source.repo, source.token, ctx), ['fp16', '']);
+      return fromFolder(await hubDirectory(source.repo, source.token, ctx), ['fp16', '']);
+    case 'single-file': {
+      const tokenizerFor = async (family: Family) => ClipTokenizer.fromFolder(await hubDirectory(FAMILY_REPOS[family], undefined, ctx));
+      return loadPipelineFromSingleFile(blobFile(source.file, source.file.name), tokenizerFor, { ...options, predictionType: source.predictionType });
+    }
   }
 }
 
-/** The model the generator and trainer will use (they read it from here when they land). */
+function describe(source: ModelSource, pipeline: StableDiffusionPipeline, weightBytes: number): ModelInfo {
+  const { metadata } = pipeline;
+  const notices: string[] = [];
+  if (source.kind === 'tiny-demo') notices.push('The demo model has random weights: it exercises the GPU path end to end and draws nothing meaningful.');
+  if (source.kind === 'single-file') notices.push(`Prediction type ${metadata.predictionType}: SD 2.1 base and 768 have identical shapes, so check it.`);
+  if (metadata.fineTuned) notices.push(`A fine-tuned checkpoint: prompts use its caption template "${metadata.captionTemplate ?? 'sketch of {name}'}" by default.`);
+  return {
+    name: source.kind === 'tiny-demo' ? DEMO_NAME : metadata.name,
+    source: source.kind,
+    // SD 1 uses OpenAI CLIP (quick GELU); SD 2 uses OpenCLIP ViT-H (GELU).
+    family: pipeline.textEncoder.config.hidden_act === 'quick-gelu' ? 'SD 1.x' : 'SD 2.x',
+    predictionType: metadata.predictionType,
+    scheduler: String(pipeline.schedulerConfig._class_name ?? pipeline.defaultScheduler),
+    precision: engine().precision,
+    components: [
+      { name: 'text_encoder', parameters: parameterCount(pipeline.textEncoder) },
+      { name: 'unet', parameters: parameterCount(pipeline.unet) },
+      { name: 'vae', parameters: parameterCount(pipeline.vae) },
+    ],
+    weightBytes,
+    fineTuned: metadata.fineTuned,
+    captionTemplate: metadata.captionTemplate,
+    sampleSize: (pipeline.unet.config.sample_size ?? 64) * pipeline.vae.downFactor,
+    notices,
+  };
+}
+
 let loaded: LoadedModel | undefined;
 
-function disposeLoaded(): void {
-  if (!loaded) return;
-  loaded.textEncoder.dispose();
-  loaded.unet.dispose();
-  loaded.vae.dispose();
-  loaded = undefined;
+/** The pipeline the generator and trainer use. */
+export function loadedModel(): LoadedModel {
+  if (!loaded) throw new Error('no model is loaded: load one in the Model view first');
+  return loaded;
 }
 
 export async function loadModel(source: ModelSource, ctx: HandlerContext): Promise<ModelInfo> {
   const e = engine();
-  const s = await sourcesOf(source, ctx);
-  ctx.checkCancelled();
   // Free the previous model first: two SD models rarely fit a GPU budget side by side.
-  disposeLoaded();
+  loaded?.pipeline.dispose();
+  loaded = undefined;
   const before = e.memory().liveBytes;
-  const models: Partial<Record<ComponentName, Module>> = {};
+  const onProgress = (component: string, done: number, total: number) => ctx.progress(done, total, `${component}: ${done} of ${total} tensors`);
+  const pipeline = await openPipeline(source, { onProgress }, ctx);
   try {
-    for (const name of COMPONENTS) {
-      const onProgress = (done: number, total: number) => ctx.progress(done, total, `${name}: ${done} of ${total} tensors`);
-      const c = s.components[name];
-      if (name === 'text_encoder') models[name] = await loadCLIPTextModel(c, name, { onProgress });
-      else if (name === 'unet') models[name] = await loadUNet2DConditionModel(c, name, { onProgress });
-      else models[name] = await loadAutoencoderKL(c, name, { onProgress });
-      ctx.checkCancelled();
-    }
+    ctx.checkCancelled();
     await e.sync();
   } catch (error) {
-    for (const m of Object.values(models)) m.dispose();
+    pipeline.dispose();
     throw error;
   }
-  const components: ModelComponentInfo[] = COMPONENTS.map((name) => ({
-    name,
-    parameters: parameterCount(models[name]!),
-    detail: s.components[name].detail,
-  }));
-  const info: ModelInfo = {
-    name: s.name,
-    source: source.kind,
-    family: familyOf(s.components.text_encoder.config),
-    predictionType: s.predictionType,
-    scheduler: s.scheduler,
-    precision: e.precision,
-    components,
-    weightBytes: e.memory().liveBytes - before,
-    hasTokenizer: s.tokenizer !== undefined,
-    notices: s.notices,
-  };
-  loaded = {
-    info,
-    textEncoder: models.text_encoder as CLIPTextModel,
-    unet: models.unet as UNet2DConditionModel,
-    vae: models.vae as AutoencoderKL,
-    tokenizer: s.tokenizer,
-    schedulerConfig: s.schedulerConfig,
-  };
-  return info;
+  loaded = { info: describe(source, pipeline, e.memory().liveBytes - before), pipeline };
+  return loaded.info;
 }

@@ -16,9 +16,15 @@ export async function openImage(file: Blob, name: string): Promise<OpenedImage> 
   return { id, name, width: image.width, height: image.height };
 }
 
+/** An opened image (the img2img start image). */
+export function openedImage(id: number): RGBAImage {
+  const image = images.get(id);
+  if (!image) throw new Error(`image ${id} is no longer open; open it again`);
+  return image;
+}
+
 function stencilOf(imageId: number, options: Partial<StencilOptions>): Stencil {
-  const image = images.get(imageId);
-  if (!image) throw new Error(`image ${imageId} is no longer open; open it again`);
+  const image = openedImage(imageId);
   const key = JSON.stringify([imageId, options]);
   if (last?.key !== key) last = { key, stencil: makeStencil(image, options) };
   return last.stencil;

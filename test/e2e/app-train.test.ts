@@ -1,0 +1,113 @@
+// Training in the browser, end to end: the golden tiny SD 1.5 loaded from its folder, a small drawn sketch
+// folder opened and reported, a 4-step run at 32 px with a checkpoint every 2 steps; the progress and loss
+// chart follow each step, the checkpoints appear in the Checkpoints view and are still there after a
+// browser restart (real IndexedDB in a persistent profile). Pause, resume and stop keep the run's state.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodePng } from '../../src/data/image-codec';
+import { APP_URL, chromiumPath, collectErrors, screenshot } from './browser';
+import { showView } from './app-helpers';
+
+const MODEL = resolve('test/fixtures/golden/tiny-sd15/model');
+let root: string;
+let sketches: string;
+
+/** A 64 px sketch: a dark ring of a radius that differs per image. */
+function sketch(seed: number): Uint8Array {
+  const size = 64;
+  const data = new Uint8ClampedArray(size * size * 4).fill(255);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const r = Math.hypot(x - 32, y - 32);
+      if (Math.abs(r - 12 - seed * 3) < 2) data.fill(20, (y * size + x) * 4, (y * size + x) * 4 + 3);
+    }
+  return encodePng({ width: size, height: size, data });
+}
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'sd-e2e-train-'));
+  sketches = join(root, 'sketches');
+  for (const cls of ['circle', 'ring']) {
+    mkdirSync(join(sketches, cls), { recursive: true });
+    for (let i = 0; i < 2; i++) writeFileSync(join(sketches, cls, `${i}.png`), sketch(i + (cls === 'ring' ? 2 : 0)));
+  }
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function openProfile(): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(join(root, 'profile'), {
+    executablePath: chromiumPath(),
+    args: ['--enable-unsafe-webgpu'],
+    viewport: { width: 1280, height: 800 },
+  });
+}
+
+async function ready(context: BrowserContext): Promise<Page> {
+  const page = context.pages()[0] ?? (await context.newPage());
+  await page.goto(APP_URL);
+  await expect.poll(() => page.getByTestId('gpu-status').textContent(), { timeout: 60_000 }).toBe('GPU ready');
+  return page;
+}
+
+async function prepareRun(page: Page, steps: number): Promise<ReturnType<Page['getByRole']>> {
+  await page.getByLabel('Or choose the model folder with the file dialog').setInputFiles(MODEL);
+  await expect.poll(() => page.getByTestId('model-name').textContent().catch(() => ''), { timeout: 60_000 }).toBe('model');
+  const panel = await showView(page, 'Train');
+  await panel.getByLabel('Or choose the dataset folder with the file dialog').setInputFiles(sketches);
+  await expect.poll(() => panel.getByTestId('dataset-report').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/4 usable images in 2 classes/);
+  await panel.getByLabel('Resolution (px; 512, 384 or 256 for SD)').fill('32');
+  await panel.getByLabel('Steps (0 = by epochs)').fill(String(steps));
+  await panel.getByLabel('Gradient accumulation').fill('1');
+  await panel.getByLabel('Checkpoint every (steps)').fill('2');
+  return panel;
+}
+
+// SwiftShader takes about a minute per step of the tiny UNet on a busy 2-core box: one run covers it all.
+describe('Train view', () => {
+  it('trains with pause, resume and stop, charts the loss, stores checkpoints that survive a browser restart', async () => {
+    let context = await openProfile();
+    let page = await ready(context);
+    const errors = collectErrors(page);
+    const panel = await prepareRun(page, 4);
+    expect(await panel.getByTestId('estimate').textContent()).toMatch(/4 steps as set = 4 optimizer steps/);
+    await panel.getByRole('button', { name: 'Start training' }).click();
+    const progress = panel.getByTestId('train-progress');
+    await expect.poll(() => progress.textContent(), { timeout: 240_000, interval: 1000 }).toMatch(/step [1-4] of 4 · [\d.]+ it\/s · ETA/);
+
+    await panel.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => progress.textContent(), { timeout: 120_000, interval: 500 }).toMatch(/paused/);
+    const pausedAt = await progress.textContent();
+    await page.waitForTimeout(1500);
+    expect(await progress.textContent()).toBe(pausedAt);
+    await screenshot(page, 'view-train-paused');
+    await panel.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => progress.textContent(), { timeout: 30_000 }).not.toMatch(/paused/);
+
+    // Stop once the step-2 checkpoint is stored: the step in flight finishes, then the run stops with a checkpoint.
+    await expect.poll(() => panel.getByTestId('run-checkpoints').textContent().catch(() => ''), { timeout: 240_000, interval: 1000 }).toMatch(/step 2 stored/);
+    await panel.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => panel.getByTestId('train-result').textContent().catch(() => ''), { timeout: 240_000, interval: 1000 }).toMatch(/^(Stopped at step 3 of 4|Finished: 4 steps)/);
+    const steps = Number(/step (\d) of 4/.exec((await progress.textContent()) ?? '')?.[1]);
+    expect(await panel.getByTestId('loss-chart').locator('circle').count()).toBe(steps);
+    expect(await panel.getByTestId('loss-chart').textContent()).toMatch(new RegExp(`Loss [\\d.]+ \\(smoothed [\\d.]+\\) at step ${steps}`));
+    expect(await panel.getByTestId('run-checkpoints').textContent()).toMatch(new RegExp(`step 2 stored.*step ${steps} stored`));
+    await screenshot(page, 'view-train-run');
+
+    const checkpoints = await showView(page, 'Checkpoints');
+    await expect.poll(() => checkpoints.getByTestId('checkpoint-list').locator('tbody tr').count()).toBe(2);
+    expect(errors).toEqual([]);
+    await context.close();
+
+    context = await openProfile();
+    page = await ready(context);
+    const after = await showView(page, 'Checkpoints');
+    const rows = after.getByTestId('checkpoint-list').locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.first().textContent()).toMatch(new RegExp(`^${steps}\\s*[\\d.]+full UNet.*resumable`));
+    await screenshot(page, 'view-checkpoints-after-training');
+    await context.close();
+  }, 900_000);
+});
