@@ -1,13 +1,15 @@
 // The Checkpoints view: what training saved in this browser (step, loss, size, date), newest first, with
-// delete. Loading one into the generator and exporting it wait on their pipelines.
+// export (a diffusers unet/ folder or a LoRA file) and delete. Loading one into the generator waits on it.
 import { useCallback, useEffect, useState } from 'react';
 import type { CheckpointSummary } from '../storage/checkpoint-format';
 import type { EngineClient } from '../worker/engine-client';
 import { ComingWith } from './ComingWith';
 import { ErrorNotice } from './ErrorNotice';
 import { formatBytes } from './format';
+import { SelectField } from './NumberField';
+import { saveFiles } from './save-files';
 
-function CheckpointRow({ c, onDelete }: { c: CheckpointSummary; onDelete: () => void }) {
+function CheckpointRow({ c, onExport, onDelete }: { c: CheckpointSummary; onExport: () => void; onDelete: () => void }) {
   return (
     <tr>
       <td>{c.step}</td>
@@ -23,7 +25,7 @@ function CheckpointRow({ c, onDelete }: { c: CheckpointSummary; onDelete: () => 
         <button type="button" className="secondary" disabled aria-describedby="checkpoint-load-coming">
           Load into the generator
         </button>
-        <button type="button" className="secondary" disabled aria-describedby="checkpoint-export-coming">
+        <button type="button" className="secondary" onClick={onExport} aria-label={`Export the checkpoint at step ${c.step}`}>
           Export…
         </button>
         <button type="button" className="secondary" onClick={onDelete} aria-label={`Delete the checkpoint at step ${c.step}`}>
@@ -37,6 +39,8 @@ function CheckpointRow({ c, onDelete }: { c: CheckpointSummary; onDelete: () => 
 export function CheckpointsView({ client, visible }: { client: EngineClient; visible: boolean }) {
   const [list, setList] = useState<CheckpointSummary[]>();
   const [error, setError] = useState<Error>();
+  const [dtype, setDtype] = useState<'f16' | 'f32'>('f16');
+  const [exported, setExported] = useState<string>();
   const refresh = useCallback(() => client.call('checkpoints', {}).then(setList, setError), [client]);
   // Listed whenever the view is shown: training in the other view adds checkpoints.
   useEffect(() => {
@@ -46,6 +50,16 @@ export function CheckpointsView({ client, visible }: { client: EngineClient; vis
   const remove = (c: CheckpointSummary) => {
     if (!confirm(`Delete the checkpoint at step ${c.step} (${formatBytes(c.totalBytes)})? This cannot be undone.`)) return;
     client.call('deleteCheckpoint', { id: c.id }).then(setList, setError);
+  };
+  const exportOne = async (c: CheckpointSummary) => {
+    setExported(undefined);
+    try {
+      const { files } = await client.call('exportCheckpoint', { id: c.id, dtype });
+      setExported(await saveFiles(files, `checkpoint-step-${c.step}`));
+      setError(undefined);
+    } catch (e) {
+      if ((e as Error).name !== 'AbortError') setError(e as Error);
+    }
   };
   return (
     <section className="panel" aria-labelledby="checkpoints-heading">
@@ -66,14 +80,30 @@ export function CheckpointsView({ client, visible }: { client: EngineClient; vis
           </thead>
           <tbody>
             {list.map((c) => (
-              <CheckpointRow key={c.id} c={c} onDelete={() => remove(c)} />
+              <CheckpointRow key={c.id} c={c} onExport={() => exportOne(c)} onDelete={() => remove(c)} />
             ))}
           </tbody>
         </table>
       )}
-      <ComingWith id="checkpoint-load-coming" feature="checkpoint loading in the generation pipeline (issue 6)" />
-      <ComingWith id="checkpoint-export-coming" feature="checkpoint export (issue 7): diffusers unet/, single-file .safetensors, LoRA" />
-      <ErrorNotice error={error} context="Listing checkpoints" />
+      <ComingWith id="checkpoint-load-coming" feature="the next app step: a checkpoint as the generator's UNet (the pipeline loader takes one), compared with the base model on the same seed" />
+      <div className="row">
+        <SelectField
+          label="Export precision (full UNet)"
+          value={dtype}
+          options={[
+            ['f16', 'f16 (half the size)'],
+            ['f32', 'f32'],
+          ]}
+          onChange={setDtype}
+        />
+        <span className="hint">A full UNet exports as a diffusers unet/ folder; LoRA as a PEFT-keyed lora.safetensors. Load the base model first.</span>
+      </div>
+      {exported && (
+        <p className="notice" data-testid="exported">
+          Exported: {exported}.
+        </p>
+      )}
+      <ErrorNotice error={error} context="Checkpoints" />
     </section>
   );
 }

@@ -24,7 +24,7 @@ const ADVICE: Record<string, string> = {
   'HubError:interrupted': 'The connection dropped: try again; the download resumes where it stopped.',
 };
 
-export function isCancelled(error: Error | undefined): boolean {
+function isCancelled(error: Error | undefined): boolean {
   return error?.name === 'CancelledError';
 }
 

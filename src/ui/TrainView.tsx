@@ -1,9 +1,9 @@
 // The Train view: a dataset folder (drop, picker or file dialog) scanned in the worker, its report and
 // subset, the run's settings and estimate, and the run itself with its loss chart and checkpoints.
-import { useState } from 'react';
+import { useCallback, useEffect, useState } from 'react';
 import { DEFAULT_CAPTION_TEMPLATE, type DatasetSelection } from '../data/dataset-selection';
 import type { EngineClient } from '../worker/engine-client';
-import type { DatasetReport, FolderSource, ModelInfo } from '../worker/messages';
+import type { DatasetReport, FolderSource, ModelInfo, ResumableRun } from '../worker/messages';
 import { DatasetReportView } from './DatasetReportView';
 import { ErrorNotice } from './ErrorNotice';
 import { FolderPicker } from './FolderPicker';
@@ -21,6 +21,13 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
   const [selection, setSelection] = useState<DatasetSelection>({});
   const [selectionError, setSelectionError] = useState<Error>();
   const [settings, setSettings] = useSetting('training', REFERENCE_RECIPE);
+  const [resumable, setResumable] = useState<ResumableRun[]>([]);
+  const [runsError, setRunsError] = useState<Error>();
+  // Runs a reload or a closed tab interrupted are offered for resuming as soon as the view opens.
+  const refreshRuns = useCallback(() => client.call('resumableRuns', {}).then(setResumable, setRunsError), [client]);
+  useEffect(() => {
+    void refreshRuns();
+  }, [refreshRuns]);
 
   const open = async (source: FolderSource) => {
     const r = await scan.run((o) => client.call('scanDataset', { source }, o));
@@ -40,9 +47,7 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
     ? 'Load a model first (Model view).'
     : !report || report.selected === 0
       ? 'Open a dataset folder with images first.'
-      : settings.mode === 'lora'
-        ? 'LoRA training is coming with issue 7; choose full UNet.'
-        : undefined;
+      : undefined;
 
   return (
     <div className="columns">
@@ -60,6 +65,7 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
         </section>
         {report && <DatasetReportView key={report.source + report.images} report={report} selection={selection} onSelection={select} />}
         <ErrorNotice error={selectionError} context="Choosing the subset" />
+        <ErrorNotice error={runsError} context="Listing the runs to resume" />
       </div>
       <div className="stack">
         <NeedsGpu gpu={gpu} what="Training">
@@ -71,9 +77,10 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
             </button>
             <TrainingRun
               client={client}
-              selection={selection}
-              config={trainConfigOf(settings, selection.captionTemplate ?? DEFAULT_CAPTION_TEMPLATE)}
+              newRun={{ kind: 'new', selection, config: trainConfigOf(settings, selection.captionTemplate ?? DEFAULT_CAPTION_TEMPLATE) }}
               blocked={blocked}
+              resumable={resumable}
+              onEnded={refreshRuns}
             />
           </section>
         </NeedsGpu>

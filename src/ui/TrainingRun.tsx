@@ -1,9 +1,8 @@
-// A training run from the page's side: start, pause/resume, stop; progress with it/s and ETA, the live
-// loss chart and the checkpoints as they are stored.
+// A training run from the page's side: start, pause/resume, stop, or resume a run a reload interrupted;
+// progress with it/s and ETA, the live loss chart and the checkpoints as they are stored.
 import { useRef, useState } from 'react';
-import type { DatasetSelection } from '../data/dataset-selection';
 import type { EngineClient } from '../worker/engine-client';
-import type { TrainParams, TrainProgress, TrainResult } from '../worker/messages';
+import type { ResumableRun, TrainParams, TrainProgress, TrainResult } from '../worker/messages';
 import { ErrorNotice } from './ErrorNotice';
 import { formatBytes } from './format';
 import { LossChart, type LossPoint } from './LossChart';
@@ -43,31 +42,58 @@ function reduce(run: RunView, p: TrainProgress): RunView {
   }
 }
 
+function ResumableRuns({ runs, disabled, onResume }: { runs: ResumableRun[]; disabled: boolean; onResume: (id: string) => void }) {
+  if (runs.length === 0) return null;
+  return (
+    <div className="notice" data-testid="resumable-runs">
+      <p>
+        <strong>Runs to resume</strong> (load the same model and open the same folder first):
+      </p>
+      <ul className="run-log">
+        {runs.map((r) => (
+          <li key={r.id}>
+            {r.status === 'paused' ? 'Stopped' : 'Interrupted'} at step {r.step}
+            {r.steps ? ` of ${r.steps}` : ''} · {r.mode === 'full' ? 'full UNet' : 'LoRA'} · {r.model} on {r.dataset} ·{' '}
+            {new Date(r.updatedAt).toLocaleString()}{' '}
+            <button type="button" className="secondary" disabled={disabled} onClick={() => onResume(r.id)}>
+              Resume run
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
 export function TrainingRun({
   client,
-  selection,
-  config,
+  newRun,
   blocked,
+  resumable,
+  onEnded,
 }: {
   client: EngineClient;
-  selection: DatasetSelection;
-  config: TrainParams['config'];
+  newRun: TrainParams;
   /** Why a run cannot start now (no model, no images), or undefined. */
   blocked: string | undefined;
+  resumable: ResumableRun[];
+  /** After a run ends (the resumable list changes). */
+  onEnded: () => void;
 }) {
   const [run, setRun] = useState<RunView>(IDLE);
   const stop = useRef<AbortController | undefined>(undefined);
 
-  const start = async () => {
+  const start = async (params: TrainParams) => {
     const abort = new AbortController();
     stop.current = abort;
     setRun({ ...IDLE, running: true });
     try {
-      const result = await client.call('train', { selection, config }, { signal: abort.signal, onProgress: (_d, _t, _l, detail) => detail && setRun((r) => reduce(r, detail)) });
+      const result = await client.call('train', params, { signal: abort.signal, onProgress: (_d, _t, _l, detail) => detail && setRun((r) => reduce(r, detail)) });
       setRun((r) => ({ ...r, running: false, paused: false, result }));
     } catch (e) {
       setRun((r) => ({ ...r, running: false, paused: false, error: e as Error }));
     }
+    onEnded();
   };
   const togglePause = () => void client.call('pauseTraining', { paused: !run.paused }).catch((e: Error) => setRun((r) => ({ ...r, error: e })));
 
@@ -75,7 +101,7 @@ export function TrainingRun({
   return (
     <div className="stack">
       <div className="row">
-        <button type="button" onClick={start} disabled={run.running || blocked !== undefined}>
+        <button type="button" onClick={() => start(newRun)} disabled={run.running || blocked !== undefined}>
           Start training
         </button>
         <button type="button" className="secondary" onClick={togglePause} disabled={!run.running || run.step === 0}>
@@ -86,6 +112,7 @@ export function TrainingRun({
         </button>
         {blocked && !run.running && <span className="hint">{blocked}</span>}
       </div>
+      <ResumableRuns runs={resumable} disabled={run.running} onResume={(runId) => start({ kind: 'resume', runId })} />
       {(run.running || run.step > 0) && (
         <>
           <div className="progress" data-testid="train-progress">

@@ -59,7 +59,7 @@ export const REFERENCE_RECIPE: TrainingSettings = {
 };
 
 /** The run's settings as the trainer takes them. */
-export function trainConfigOf(t: TrainingSettings, captionTemplate: string): TrainParams['config'] {
+export function trainConfigOf(t: TrainingSettings, captionTemplate: string): Extract<TrainParams, { kind: 'new' }>['config'] {
   return {
     mode: t.mode,
     rank: t.loraRank,

@@ -7,7 +7,7 @@ import type { Engine } from '../engine/engine';
 import { f16BitsToF32 } from '../engine/f16';
 import { packedF16FromBits, unpackF16 } from '../engine/f16-tensor';
 import { Philox } from '../random/philox';
-import { deleteCheckpoint, listCheckpoints } from './checkpoint-handlers';
+import { deleteCheckpoint, exportCheckpoint, listCheckpoints } from './checkpoint-handlers';
 import { report, scanFolder } from './dataset-handlers';
 import type { HandlerContext } from './handler-context';
 import { generateImages } from './generation-handlers';
@@ -16,7 +16,7 @@ import { CancelledError, serializeError, type EngineMethods, type MethodName, ty
 import { loadModel } from './model-loader';
 import { exportStencil, openImage, stencilPreview } from './stencil-handlers';
 import { clearModelCache, storageInfo } from './storage-handlers';
-import { setPaused, train } from './training-handlers';
+import { resumableRuns, setPaused, train } from './training-handlers';
 
 type Handlers = { [M in MethodName]: (params: EngineMethods[M]['params'], ctx: HandlerContext) => Promise<EngineMethods[M]['result']> };
 
@@ -88,8 +88,10 @@ const handlers: Handlers = {
   selectDataset: ({ selection }) => report(selection),
   checkpoints: () => listCheckpoints(),
   deleteCheckpoint: ({ id }) => deleteCheckpoint(id),
+  exportCheckpoint: ({ id, dtype }) => exportCheckpoint(id, dtype),
   train: (params, ctx) => train(params, ctx),
   pauseTraining: async ({ paused }) => setPaused(paused),
+  resumableRuns: () => resumableRuns(),
   generate: (params, ctx) => generateImages(params, ctx),
 };
 

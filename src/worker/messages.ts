@@ -133,11 +133,28 @@ export interface DatasetReport {
   skipped: SkippedFile[];
 }
 
-export interface TrainParams {
-  /** The subset of the opened dataset folder to train on. */
-  selection: DatasetSelection;
-  /** Changes to the reference recipe (defaultTrainConfig of the mode). */
-  config: Partial<TrainConfig> & { mode: TrainConfig['mode'] };
+export type TrainParams =
+  | {
+      kind: 'new';
+      /** The subset of the opened dataset folder to train on. */
+      selection: DatasetSelection;
+      /** Changes to the reference recipe (defaultTrainConfig of the mode). */
+      config: Partial<TrainConfig> & { mode: TrainConfig['mode'] };
+    }
+  /** Continue a paused or interrupted run exactly from its newest checkpoint. */
+  | { kind: 'resume'; runId: string };
+
+/** A run that can be resumed, and what it needs loaded first. */
+export interface ResumableRun {
+  id: string;
+  status: 'paused' | 'interrupted';
+  updatedAt: string;
+  step: number;
+  /** Steps asked for, when the run was given a number (else the epochs decide). */
+  steps?: number;
+  mode: TrainConfig['mode'];
+  model: string;
+  dataset: string;
 }
 
 export interface TrainResult {
@@ -209,6 +226,11 @@ export interface EngineProgress {
 
 export type ProgressDetail<M> = M extends keyof EngineProgress ? EngineProgress[M] : undefined;
 
+export interface ExportedCheckpoint {
+  /** Relative paths ('unet/config.json', 'lora.safetensors') and their bytes. */
+  files: { path: string; data: Uint8Array }[];
+}
+
 /** Method name -> its parameters and result. */
 export interface EngineMethods {
   start: { params: { precision: 'auto' | 'f16' | 'f32'; memoryBudgetBytes?: number }; result: EngineInfo };
@@ -226,8 +248,10 @@ export interface EngineMethods {
   selectDataset: { params: { selection: DatasetSelection }; result: DatasetReport };
   checkpoints: { params: Record<string, never>; result: CheckpointSummary[] };
   deleteCheckpoint: { params: { id: string }; result: CheckpointSummary[] };
+  exportCheckpoint: { params: { id: string; dtype: 'f16' | 'f32' }; result: ExportedCheckpoint };
   train: { params: TrainParams; result: TrainResult };
   pauseTraining: { params: { paused: boolean }; result: void };
+  resumableRuns: { params: Record<string, never>; result: ResumableRun[] };
   generate: { params: GenerateParams; result: GenerateOutput };
 }
 

@@ -6,8 +6,11 @@ import { engine } from '../engine/engine';
 import { blobFile, type DirectorySource } from '../io/file-source';
 import { tinyPipelineDirectory } from '../models/tiny-model-builder';
 import type { Module } from '../nn/module';
+import { referenceOps } from '../ops/reference';
 import { loadPipelineFromFolder, loadPipelineFromSingleFile, type LoadPipelineOptions, type StableDiffusionPipeline } from '../pipelines/load-pipeline';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer';
+import { openDiffusersFolder } from '../weights/diffusers-folder';
+import { openSingleFile } from '../weights/single-file';
 import type { Family } from '../weights/infer-config';
 import type { HandlerContext } from './handler-context';
 import { hubDirectory } from './hub-source';
@@ -16,6 +19,11 @@ import type { ModelInfo, ModelSource } from './messages';
 export interface LoadedModel {
   info: ModelInfo;
   pipeline: StableDiffusionPipeline;
+  source: ModelSource;
+  /** 'kernels': the WGSL kernels (generation); 'reference': tfjs ops, whose autodiff training needs. */
+  ops: 'kernels' | 'reference';
+  /** The UNet's config.json as the source gave it: exported fine-tunes carry it unchanged. */
+  unetConfig: Record<string, unknown>;
 }
 
 /** Where a single-file checkpoint's tokenizer comes from: its family's hub repo (cached for offline use). */
@@ -32,10 +40,15 @@ function parameterCount(model: Module): number {
   return n;
 }
 
-async function openPipeline(source: ModelSource, options: LoadPipelineOptions, ctx: HandlerContext): Promise<StableDiffusionPipeline> {
+type Opened = { pipeline: StableDiffusionPipeline; unetConfig: Record<string, unknown> };
+
+async function openPipeline(source: ModelSource, options: LoadPipelineOptions, ctx: HandlerContext): Promise<Opened> {
   // On the f16 path the fp16 files are half the reading and what the GPU stores anyway.
   const variants = engine().precision === 'f16' ? ['fp16', ''] : ['', 'fp16'];
-  const fromFolder = (dir: DirectorySource, v = variants) => loadPipelineFromFolder(dir, { ...options, variants: v });
+  const fromFolder = async (dir: DirectorySource, v = variants): Promise<Opened> => {
+    const pipeline = await loadPipelineFromFolder(dir, { ...options, variants: v });
+    return { pipeline, unetConfig: await (await openDiffusersFolder(dir, { variants: v })).config('unet') };
+  };
   switch (source.kind) {
     case 'tiny-demo':
       return fromFolder(tinyPipelineDirectory('sd15', { seed: 0 }), ['']);
@@ -47,7 +60,9 @@ async function openPipeline(source: ModelSource, options: LoadPipelineOptions, c
       return fromFolder(await hubDirectory(source.repo, source.token, ctx), ['fp16', '']);
     case 'single-file': {
       const tokenizerFor = async (family: Family) => ClipTokenizer.fromFolder(await hubDirectory(FAMILY_REPOS[family], undefined, ctx));
-      return loadPipelineFromSingleFile(blobFile(source.file, source.file.name), tokenizerFor, { ...options, predictionType: source.predictionType });
+      const file = blobFile(source.file, source.file.name);
+      const pipeline = await loadPipelineFromSingleFile(file, tokenizerFor, { ...options, predictionType: source.predictionType });
+      return { pipeline, unetConfig: (await openSingleFile(file, { predictionType: source.predictionType })).components.unet.config };
     }
   }
 }
@@ -87,14 +102,24 @@ export function loadedModel(): LoadedModel {
   return loaded;
 }
 
-export async function loadModel(source: ModelSource, ctx: HandlerContext): Promise<ModelInfo> {
+/**
+ * The pipeline on the tfjs reference ops, for training: until every WGSL kernel has its backward pass the
+ * trainer differentiates through tfjs, as the CLI does. Reloads the same source once when needed.
+ */
+export async function loadedModelForTraining(ctx: HandlerContext): Promise<LoadedModel> {
+  const current = loadedModel();
+  if (current.ops === 'kernels') await loadModel(current.source, ctx, 'reference');
+  return loadedModel();
+}
+
+export async function loadModel(source: ModelSource, ctx: HandlerContext, ops: LoadedModel['ops'] = 'kernels'): Promise<ModelInfo> {
   const e = engine();
   // Free the previous model first: two SD models rarely fit a GPU budget side by side.
   loaded?.pipeline.dispose();
   loaded = undefined;
   const before = e.memory().liveBytes;
   const onProgress = (component: string, done: number, total: number) => ctx.progress(done, total, `${component}: ${done} of ${total} tensors`);
-  const pipeline = await openPipeline(source, { onProgress }, ctx);
+  const { pipeline, unetConfig } = await openPipeline(source, { onProgress, ops: ops === 'reference' ? referenceOps : undefined }, ctx);
   try {
     ctx.checkCancelled();
     await e.sync();
@@ -102,6 +127,6 @@ export async function loadModel(source: ModelSource, ctx: HandlerContext): Promi
     pipeline.dispose();
     throw error;
   }
-  loaded = { info: describe(source, pipeline, e.memory().liveBytes - before), pipeline };
+  loaded = { info: describe(source, pipeline, e.memory().liveBytes - before), pipeline, unetConfig, source, ops };
   return loaded.info;
 }

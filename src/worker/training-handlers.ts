@@ -1,8 +1,11 @@
-// A fine-tuning run in the worker: the loaded model's UNet trained on the chosen dataset with the lead's
-// Trainer, a checkpoint (with exact-resume state) every N steps and when stopped, the run recorded in
-// IndexedDB with its losses, and the tab holding the run's Web Lock so a reload shows it as interrupted.
+// A fine-tuning run in the worker: the loaded model's UNet (all of it, or LoRA adapters) trained on the
+// chosen dataset with the lead's Trainer, a checkpoint (with exact-resume state) every N steps and when
+// stopped, the run recorded in IndexedDB with its losses, and the tab holding the run's Web Lock so a
+// reload shows it as interrupted and offers to resume it exactly.
+import type { DatasetSelection } from '../data/dataset-selection';
+import { attachLora } from '../nn/lora';
 import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../pipelines/fine-tune/train-config';
-import { saveRunCheckpoint } from '../pipelines/fine-tune/run-checkpoint';
+import { loadRunState, saveRunCheckpoint } from '../pipelines/fine-tune/run-checkpoint';
 import { makeTrainable } from '../pipelines/fine-tune/trainable';
 import { Trainer } from '../pipelines/fine-tune/trainer';
 import { RunStore, runLockName } from '../storage/run-store';
@@ -10,14 +13,35 @@ import { openStencilDatabase } from '../storage/stencil-database';
 import { checkpointStore } from './checkpoint-handlers';
 import { chosenDataset } from './dataset-handlers';
 import type { HandlerContext } from './handler-context';
-import type { TrainParams, TrainProgress, TrainResult } from './messages';
-import { loadedModel } from './model-loader';
+import type { ResumableRun, TrainParams, TrainProgress, TrainResult } from './messages';
+import { loadedModelForTraining } from './model-loader';
 
-let runs: Promise<RunStore<TrainConfig>> | undefined;
+/** What a run record keeps so the run can be resumed: its settings and what it was trained on. */
+interface RunConfig {
+  train: TrainConfig;
+  selection: DatasetSelection;
+  model: string;
+  dataset: string;
+}
 
-function runStore(): Promise<RunStore<TrainConfig>> {
-  runs ??= openStencilDatabase().then((db) => new RunStore<TrainConfig>(db));
+let runs: Promise<RunStore<RunConfig>> | undefined;
+
+function runStore(): Promise<RunStore<RunConfig>> {
+  runs ??= openStencilDatabase().then((db) => new RunStore<RunConfig>(db));
   return runs;
+}
+
+export async function resumableRuns(): Promise<ResumableRun[]> {
+  return (await (await runStore()).resumable()).map((r) => ({
+    id: r.id,
+    status: r.status === 'paused' ? 'paused' : 'interrupted',
+    updatedAt: r.updatedAt,
+    step: r.step,
+    steps: r.config.train.steps,
+    mode: r.config.train.mode,
+    model: r.config.model,
+    dataset: r.config.dataset,
+  }));
 }
 
 /** Pause is a gate the loop waits at between steps; resolving it lets the run continue. */
@@ -36,24 +60,42 @@ export function setPaused(paused: boolean): void {
   }
 }
 
-export async function train({ selection, config: overrides }: TrainParams, ctx: HandlerContext): Promise<TrainResult> {
+export async function train(params: TrainParams, ctx: HandlerContext): Promise<TrainResult> {
   if (active) throw new Error('a training run is already in progress in this tab');
-  const { info: model, pipeline } = loadedModel();
-  if (overrides.mode === 'lora') throw new Error('LoRA training is not available yet: train the full UNet');
-  const config: TrainConfig = { ...defaultTrainConfig(overrides.mode), ...overrides };
-  validateTrainConfig(config);
-  const dataset = chosenDataset({ ...selection, captionTemplate: config.captionTemplate });
-  if (dataset.entries.length === 0) throw new Error('no images are selected: choose at least one class');
-
+  const { info: model, pipeline } = await loadedModelForTraining(ctx);
   const store = await runStore();
   const checkpoints = await checkpointStore();
-  const run = await store.create(config);
+
+  let run;
+  let resume;
+  if (params.kind === 'resume') {
+    run = await store.get(params.runId);
+    if (!run?.lastCheckpointId) throw new Error('this run has no checkpoint to resume from');
+    const { model: wantModel, dataset: wantData } = run.config;
+    if (model.name !== wantModel || chosenDataset(run.config.selection).source !== wantData) {
+      throw new Error(`the run was trained from model "${wantModel}" on the folder "${wantData}": load that model and open that folder first`);
+    }
+    resume = await loadRunState(checkpoints, run.lastCheckpointId);
+    await store.update(run.id, { status: 'running' });
+  } else {
+    const train: TrainConfig = { ...defaultTrainConfig(params.config.mode), ...params.config };
+    validateTrainConfig(train);
+    const selection = { ...params.selection, captionTemplate: train.captionTemplate };
+    const dataset = chosenDataset(selection);
+    if (dataset.entries.length === 0) throw new Error('no images are selected: choose at least one class');
+    run = await store.create({ train, selection, model: model.name, dataset: dataset.source });
+  }
+  const config = run.config.train;
+  const dataset = chosenDataset(run.config.selection);
   const emit = (detail: TrainProgress, step: number, total: number, label: string) => ctx.progress(step, total, label, detail);
   const info = { runId: run.id, baseModel: model.name, captionTemplate: config.captionTemplate, mode: config.mode };
-  const trainable = makeTrainable(pipeline.unet);
-  const trainer = new Trainer(pipeline, trainable, dataset, config);
+  const trainable =
+    config.mode === 'lora'
+      ? attachLora(pipeline.unet, { rank: config.rank, alpha: config.alpha, targets: config.loraTargets, seed: config.seed })
+      : makeTrainable(pipeline.unet);
+  const trainer = new Trainer(pipeline, trainable, dataset, config, resume && { state: resume.state, tensors: resume.tensors });
   active = true;
-  let lastSaved = 0;
+  let lastSaved = trainer.step;
   let lastLoss: number | undefined;
   const checkpoint = async () => {
     const manifest = await saveRunCheckpoint(checkpoints, trainer, trainable, info, lastLoss);

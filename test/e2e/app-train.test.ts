@@ -1,7 +1,8 @@
 // Training in the browser, end to end: the golden tiny SD 1.5 loaded from its folder, a small drawn sketch
 // folder opened and reported, a 4-step run at 32 px with a checkpoint every 2 steps; the progress and loss
 // chart follow each step, the checkpoints appear in the Checkpoints view and are still there after a
-// browser restart (real IndexedDB in a persistent profile). Pause, resume and stop keep the run's state.
+// browser restart (real IndexedDB in a persistent profile), where the stopped run offers to resume and
+// finishes. Pause, resume and stop keep the run's state.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -89,11 +90,12 @@ describe('Train view', () => {
     // Stop once the step-2 checkpoint is stored: the step in flight finishes, then the run stops with a checkpoint.
     await expect.poll(() => panel.getByTestId('run-checkpoints').textContent().catch(() => ''), { timeout: 240_000, interval: 1000 }).toMatch(/step 2 stored/);
     await panel.getByRole('button', { name: 'Stop' }).click();
-    await expect.poll(() => panel.getByTestId('train-result').textContent().catch(() => ''), { timeout: 240_000, interval: 1000 }).toMatch(/^(Stopped at step 3 of 4|Finished: 4 steps)/);
-    const steps = Number(/step (\d) of 4/.exec((await progress.textContent()) ?? '')?.[1]);
-    expect(await panel.getByTestId('loss-chart').locator('circle').count()).toBe(steps);
-    expect(await panel.getByTestId('loss-chart').textContent()).toMatch(new RegExp(`Loss [\\d.]+ \\(smoothed [\\d.]+\\) at step ${steps}`));
-    expect(await panel.getByTestId('run-checkpoints').textContent()).toMatch(new RegExp(`step 2 stored.*step ${steps} stored`));
+    // Step 3 takes about a minute, so the stop lands inside it: the run stops after step 3.
+    await expect.poll(() => panel.getByTestId('train-result').textContent().catch(() => ''), { timeout: 240_000, interval: 1000 }).toMatch(/^Stopped at step 3 of 4/);
+    expect(await panel.getByTestId('loss-chart').locator('circle').count()).toBe(3);
+    expect(await panel.getByTestId('loss-chart').textContent()).toMatch(/Loss [\d.]+ \(smoothed [\d.]+\) at step 3/);
+    expect(await panel.getByTestId('run-checkpoints').textContent()).toMatch(/step 2 stored.*step 3 stored/);
+    expect(await panel.getByTestId('resumable-runs').textContent()).toMatch(/Stopped at step 3 of 4/);
     await screenshot(page, 'view-train-run');
 
     const checkpoints = await showView(page, 'Checkpoints');
@@ -101,13 +103,44 @@ describe('Train view', () => {
     expect(errors).toEqual([]);
     await context.close();
 
+    // After a browser restart the checkpoints are still there and the run offers to resume, exactly.
     context = await openProfile();
     page = await ready(context);
     const after = await showView(page, 'Checkpoints');
     const rows = after.getByTestId('checkpoint-list').locator('tbody tr');
     await expect.poll(() => rows.count()).toBe(2);
-    expect(await rows.first().textContent()).toMatch(new RegExp(`^${steps}\\s*[\\d.]+full UNet.*resumable`));
+    expect(await rows.first().textContent()).toMatch(/^3\s*[\d.]+full UNet.*resumable/);
     await screenshot(page, 'view-checkpoints-after-training');
+
+    const train = await prepareRun(page, 4);
+    const resumable = train.getByTestId('resumable-runs');
+    await expect.poll(() => resumable.textContent().catch(() => '')).toMatch(/Stopped at step 3 of 4 · full UNet · model on sketches/);
+    await resumable.getByRole('button', { name: 'Resume run' }).click();
+    await expect.poll(() => train.getByTestId('train-result').textContent().catch(() => ''), { timeout: 240_000, interval: 1000 }).toBe('Finished: 4 steps.');
+    expect(await train.getByTestId('run-checkpoints').textContent()).toMatch(/step 4 stored/);
+    expect(await train.getByTestId('resumable-runs').count()).toBe(0);
+    const final = await showView(page, 'Checkpoints');
+    await expect.poll(() => final.getByTestId('checkpoint-list').locator('tbody tr').count()).toBe(3);
+
+    // Export as a diffusers unet/ folder into a picked folder (OPFS stands in for the user's disk).
+    await page.evaluate(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('export', { create: true });
+      Object.assign(window, { showDirectoryPicker: async () => dir });
+    });
+    await final.getByRole('button', { name: 'Export the checkpoint at step 4' }).click();
+    await expect.poll(() => final.getByTestId('exported').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/unet\/config\.json, unet\/diffusion_pytorch_model\.safetensors written to the folder "export"/);
+    const exported = await page.evaluate(async () => {
+      const unet = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('export')).getDirectoryHandle('unet');
+      const bytes = new Uint8Array(await (await (await unet.getFileHandle('diffusion_pytorch_model.safetensors')).getFile()).arrayBuffer());
+      const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+      const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
+      const config = JSON.parse(await (await (await unet.getFileHandle('config.json')).getFile()).text());
+      return { conv: header['conv_in.weight'], meta: header.__metadata__, cls: config._class_name };
+    });
+    expect(exported.conv.dtype).toBe('F16');
+    expect(exported.meta).toMatchObject({ fine_tuned: 'true', base_model: 'model', step: '4' });
+    expect(exported.cls).toBe('UNet2DConditionModel');
+    await screenshot(page, 'view-checkpoints-exported');
     await context.close();
   }, 900_000);
 });

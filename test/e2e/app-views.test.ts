@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 describe('views with WebGPU', () => {
-  it('Generate: full prompt per style, settings kept across a reload, run waiting on its pipeline', async () => {
+  it('Generate: full prompt per style, settings kept across a reload, Generate waits for a model', async () => {
     const page = await openApp(browser);
     const errors = collectErrors(page);
     const panel = await showView(page, 'Generate');
@@ -49,7 +49,7 @@ describe('views with WebGPU', () => {
     await expect.poll(() => panel.getByTestId('full-prompt').textContent()).toMatch(/sketch of a fox/);
     await panel.getByLabel('Steps').fill('4');
     expect(await panel.getByRole('button', { name: 'Generate', exact: true }).isDisabled()).toBe(true);
-    expect(await panel.textContent()).toMatch(/Coming with the generation pipeline/);
+    expect(await panel.textContent()).toMatch(/Load a model first/);
     await screenshot(page, 'view-generate');
 
     await page.reload();
