@@ -19,6 +19,9 @@ const BAD_INPUT = new Set([
   'ModelConfigError', 'ImageDecodeError', 'UnsupportedImageError', 'StencilInputError', 'LoraFileError', 'GenerationInputError',
 ]);
 
+// Failures the user can act on: their message says what to do, a stack trace would only hide it.
+const EXPLAINED = new Set(['GpuOutOfMemoryError', 'DeviceLostError', 'TrainingDivergedError', 'StorageQuotaError', 'HubError', 'NonFiniteError']);
+
 function usage(): string {
   return `usage: npm run stencil -- <command> [flags]\n\ncommands: ${Object.keys(commands).join(', ')}\n` +
     `Run a command with --help for its flags.`;
@@ -55,7 +58,8 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`${command.name}: ${e.message}`);
       return 2;
     }
-    console.error(e instanceof Error ? e.stack ?? e.message : String(e));
+    if (e instanceof Error && EXPLAINED.has(e.name)) console.error(`${command.name}: ${e.message}`);
+    else console.error(e instanceof Error ? e.stack ?? e.message : String(e));
     return 1;
   }
 }

@@ -34,9 +34,10 @@ describe('stencil train', () => {
 
   it('trains, checkpoints with a diffusers unet/ export, and resumes exactly', async () => {
     const straight = mkdtempSync(join(tmpdir(), 'train-a-'));
-    const a = await stencil(['train', ...common, '--out', straight, '--steps', '2', '--checkpoint-every', '1']);
+    const a = await stencil(['train', ...common, '--out', straight, '--steps', '2', '--checkpoint-every', '1', '--validation-every', '2', '--validation-steps', '2']);
     expect(a.code, a.stderr).toBe(0);
     expect(losses(straight)).toHaveLength(2);
+    expect(readFileSync(join(straight, 'validation', 'step-2-1.png')).subarray(1, 4).toString()).toBe('PNG');
     const unetDir = join(straight, 'checkpoint-2', 'unet');
     expect(existsSync(join(unetDir, 'diffusion_pytorch_model.safetensors'))).toBe(true);
     const unet = await openDiffusersComponent(await nodeDirectory(join(straight, 'checkpoint-2')), 'unet');

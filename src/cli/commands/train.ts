@@ -15,6 +15,8 @@ import { nodeDirectory } from '../../io/node-file-source';
 import { referenceOps } from '../../ops/reference';
 import { attachLora } from '../../nn/lora';
 import { exportDiffusersUnet, exportLora } from '../../pipelines/fine-tune/export';
+import { fitToMemory } from '../../pipelines/fine-tune/fit-memory';
+import { validationImages } from '../../pipelines/fine-tune/validation';
 import { loadCheckpointWeights, loadRunState, saveRunCheckpoint } from '../../pipelines/fine-tune/run-checkpoint';
 import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../../pipelines/fine-tune/train-config';
 import { makeTrainable } from '../../pipelines/fine-tune/trainable';
@@ -24,7 +26,7 @@ import { FileCheckpointStore } from '../../storage/file-checkpoint-store';
 const FLAGS = [
   'model', 'data', 'out', 'mode', 'steps', 'epochs', 'batch', 'accum', 'lr', 'lr-schedule', 'warmup', 'resolution', 'flip', 'seed',
   'checkpoint-every', 'keep', 'resume', 'grad-checkpointing', 'min-snr', 'noise-offset', 'names', 'caption-template', 'classes',
-  'max-per-class', 'precision', 'rank', 'alpha',
+  'max-per-class', 'precision', 'rank', 'alpha', 'memory-budget', 'validation-every', 'validation-steps',
 ];
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'public');
 
@@ -51,6 +53,7 @@ function configFromFlags(f: Flags): TrainConfig {
     minSnrGamma: f.number('min-snr', c.minSnrGamma)!,
     noiseOffset: f.number('noise-offset', c.noiseOffset)!,
     captionTemplate: f.string('caption-template', c.captionTemplate),
+    validationEvery: f.integer('validation-every', c.validationEvery)!,
   };
   try {
     validateTrainConfig(config);
@@ -82,7 +85,11 @@ checkpoint every 500 steps (keep 3), seed 42.
   --resume                 continue the newest checkpoint in --out exactly
   --min-snr G --noise-offset X
   --names clip|wordnet --caption-template "sketch of {name}" --classes a,b,c --max-per-class N
-  --precision auto|f16|f32`,
+  --precision auto|f16|f32
+  --validation-every N     images of "sketch of a cat" and "sketch of a house" (seed 42) every N steps,
+                           in OUT/validation/ (--validation-steps denoising steps, default 20)
+  --memory-budget GB       the GPU's memory (default 8): a setup that does not fit falls back to gradient
+                           checkpointing, then LoRA, then a lower resolution, and says so`,
   async run(argv) {
     const flags = new Flags(parseArgs(argv, ['flip', 'resume']), FLAGS);
     const modelPath = flags.require('model');
@@ -108,10 +115,16 @@ checkpoint every 500 steps (keep 3), seed 42.
     console.error(`${dataPath}: ${dataset.layout}, ${dataset.classes.length} classes, ${dataset.entries.length} images` +
       (dataset.skipped.length ? `, ${dataset.skipped.length} files skipped (${[...new Set(dataset.skipped.map((s) => s.reason))].join(', ')})` : ''));
 
-    const engine = await createNodeEngine({ precision: flags.choice('precision', ['auto', 'f16', 'f32'] as const, 'auto') });
+    const budget = flags.number('memory-budget', 8)! * 2 ** 30;
+    const engine = await createNodeEngine({ precision: flags.choice('precision', ['auto', 'f16', 'f32'] as const, 'auto'), memoryBudgetBytes: budget });
     try {
       // Training runs on the tfjs reference ops (their autodiff) until every kernel has its backward.
       const pipeline = await loadPipelineArg(modelPath, undefined, { ops: referenceOps });
+      if (!resume) {
+        const fitted = fitToMemory({ textEncoder: pipeline.textEncoder.config, unet: pipeline.unet.config, vae: pipeline.vae.config }, config, budget, engine.precision);
+        for (const m of fitted.messages) console.error(`memory: ${m}`);
+        config = fitted.config;
+      }
       const unetConfig = await unetConfigArg(modelPath);
       const trainable = config.mode === 'lora'
         ? attachLora(pipeline.unet, { rank: config.rank, alpha: config.alpha, targets: config.loraTargets, seed: config.seed })
@@ -127,6 +140,11 @@ checkpoint every 500 steps (keep 3), seed 42.
         last = r.loss;
         await appendFile(log, `${r.step},${r.loss},${r.lr},${r.lossScale},${r.seconds.toFixed(3)}\n`);
         bar.update(r.step, r.totalSteps, `loss ${r.loss.toFixed(4)} (avg ${r.smoothedLoss.toFixed(4)})${r.applied ? '' : ' skipped: inf/NaN gradient'}`);
+        if (config.validationEvery > 0 && r.step % config.validationEvery === 0) {
+          const images = await validationImages(pipeline, config.validationPrompts, { size: config.resolution, steps: flags.integer('validation-steps', 20)!, seed: 42 });
+          await mkdir(join(out, 'validation'), { recursive: true });
+          for (const [i, v] of images.entries()) await writeFile(join(out, 'validation', `step-${r.step}-${i}.png`), v.png);
+        }
         if (r.step % config.checkpointEvery === 0 || trainer.done) {
           const manifest = await saveRunCheckpoint(store, trainer, trainable, info, r.loss);
           const weights = await loadCheckpointWeights(store, manifest.id);
