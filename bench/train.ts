@@ -8,7 +8,6 @@ import { nodeDirectory } from '../src/io/node-file-source';
 import { scanDataset } from '../src/data/dataset-scan';
 import { selectDataset } from '../src/data/dataset-selection';
 import { parseAutoencoderKLConfig, parseCLIPTextConfig, parseUNetConfig } from '../src/models/configs';
-import { referenceOps } from '../src/ops/reference';
 import { defaultTrainConfig } from '../src/pipelines/fine-tune/train-config';
 import { makeTrainable } from '../src/pipelines/fine-tune/trainable';
 import { Trainer } from '../src/pipelines/fine-tune/trainer';
@@ -21,7 +20,7 @@ import type { BenchRow, Benchmark } from './report';
 const MB = 2 ** 20;
 
 async function measureTiny(rows: BenchRow[]): Promise<number> {
-  const pipeline = await loadPipelineFromFolder(await nodeDirectory('test/fixtures/golden/tiny-sd15/model'), { ops: referenceOps, precision: 'f32' });
+  const pipeline = await loadPipelineFromFolder(await nodeDirectory('test/fixtures/golden/tiny-sd15/model'), { precision: 'f32' });
   const dataset = selectDataset(await scanDataset(await nodeDirectory(drawSketchFolder(['circle', 'bar'], 2))));
   const e = engine();
   // The forward's own peak at the training batch, for the factor.

@@ -1,7 +1,7 @@
 // The op interface served by our WGSL kernels: what the models run on. Each op's wrapper owns its shapes,
 // chunking and dispatch (src/ops/<family>.ts, shaders/<family>.wgsl).
 import { activation, add, geglu } from './activations';
-import { attention } from './attention';
+import { attention } from './attention-grad';
 import { conv2d } from './conv2d';
 import { embedding, timestepEmbedding } from './embeddings';
 import { groupNorm } from './group-norm';

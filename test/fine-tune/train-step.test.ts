@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine';
 import { toFloat32 } from '../../src/io/npy';
 import { loadUNet2DConditionModel } from '../../src/models/load';
+import { kernelOps } from '../../src/ops/kernels';
 import { referenceOps } from '../../src/ops/reference';
 import { diffusionLoss, noisyLatents } from '../../src/pipelines/fine-tune/diffusion-loss';
 import { makeTrainable } from '../../src/pipelines/fine-tune/trainable';
@@ -21,10 +22,13 @@ afterAll(() => engine?.dispose());
 
 const index = JSON.parse(readFileSync('test/fixtures/golden/tiny-sd15/expected/index.json', 'utf8'));
 
-describe('training step (tfjs autodiff of the reference ops)', () => {
+describe.each([
+  ['the WGSL kernels and their backward passes', kernelOps],
+  ['tfjs autodiff of the reference ops', referenceOps],
+] as const)('training step on %s', (_name, ops) => {
   it('matches diffusers: noisy latents, loss and every parameter gradient', async () => {
     const folder = await goldenFolder('tiny-sd15');
-    const unet = await loadUNet2DConditionModel(await folder.component('unet'), 'unet', { precision: 'f32', ops: referenceOps });
+    const unet = await loadUNet2DConditionModel(await folder.component('unet'), 'unet', { precision: 'f32', ops });
     const trainable = makeTrainable(unet);
     const schedulerConfig = await folder.config('scheduler');
     const alphasCumprod = createScheduler('ddpm', schedulerConfig, 10).alphasCumprod;

@@ -10,7 +10,6 @@ import { selectDataset, type Dataset } from '../../src/data/dataset-selection';
 import type { Engine } from '../../src/engine/engine';
 import { nodeDirectory } from '../../src/io/node-file-source';
 import { loadAutoencoderKL, loadCLIPTextModel, loadUNet2DConditionModel } from '../../src/models/load';
-import { referenceOps } from '../../src/ops/reference';
 import { defaultTrainConfig, type TrainConfig } from '../../src/pipelines/fine-tune/train-config';
 import { diffusionLoss } from '../../src/pipelines/fine-tune/diffusion-loss';
 import { makeTrainable } from '../../src/pipelines/fine-tune/trainable';
@@ -34,7 +33,7 @@ afterAll(() => engine?.dispose());
 
 async function loadModels(): Promise<FineTuneModels> {
   const folder = await goldenFolder('tiny-sd15');
-  const opts = { precision: 'f32' as const, ops: referenceOps };
+  const opts = { precision: 'f32' as const };
   return {
     tokenizer: await ClipTokenizer.fromFolder(folder.source),
     textEncoder: await loadCLIPTextModel(await folder.component('text_encoder'), 'text_encoder', opts),

@@ -506,3 +506,52 @@ export function centralDifferences(f: (x: Arr) => number, x: Arr, step = 1e-5): 
   }
   return g;
 }
+
+/**
+ * Gradients of attention(q, k, v) (as `attention` above) for the output gradient dout, float64: per row
+ * P = softmax(S), dV += Pᵀ dO, dS = P ∘ (dO Vᵀ − rowsum(P ∘ dO Vᵀ)), dQ = scale · dS K, dK += scale · dSᵀ Q.
+ */
+export function attentionBackward(q: Arr, k: Arr, v: Arr, dout: Arr, heads: number, scale?: number, causal = false): { dq: Arr; dk: Arr; dv: Arr } {
+  const [b, lq, inner] = q.shape;
+  const lk = k.shape[1];
+  const d = inner / heads;
+  const s = scale ?? 1 / Math.sqrt(d);
+  const dq = arr(q.shape);
+  const dk = arr(k.shape);
+  const dv = arr(v.shape);
+  const p = new Float64Array(lk);
+  const dp = new Float64Array(lk);
+  for (let n = 0; n < b; n++)
+    for (let h = 0; h < heads; h++)
+      for (let i = 0; i < lq; i++) {
+        const qi = (n * lq + i) * inner + h * d;
+        const keys = causal ? Math.min(i + 1, lk) : lk;
+        let max = -Infinity;
+        for (let j = 0; j < keys; j++) {
+          const kj = (n * lk + j) * inner + h * d;
+          let dot = 0;
+          let dov = 0;
+          for (let c = 0; c < d; c++) {
+            dot += q.data[qi + c] * k.data[kj + c];
+            dov += dout.data[qi + c] * v.data[kj + c];
+          }
+          p[j] = dot * s;
+          dp[j] = dov;
+          max = Math.max(max, p[j]);
+        }
+        let sum = 0;
+        for (let j = 0; j < keys; j++) sum += p[j] = Math.exp(p[j] - max);
+        let rowDot = 0;
+        for (let j = 0; j < keys; j++) rowDot += (p[j] /= sum) * dp[j];
+        for (let j = 0; j < keys; j++) {
+          const kj = (n * lk + j) * inner + h * d;
+          const ds = p[j] * (dp[j] - rowDot) * s;
+          for (let c = 0; c < d; c++) {
+            dv.data[kj + c] += p[j] * dout.data[qi + c];
+            dk.data[kj + c] += ds * q.data[qi + c];
+            dq.data[qi + c] += ds * k.data[kj + c];
+          }
+        }
+      }
+  return { dq, dk, dv };
+}

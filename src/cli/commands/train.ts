@@ -12,7 +12,6 @@ import { selectDataset } from '../../data/dataset-selection';
 import { parseSynsetTables } from '../../data/synset-names';
 import { createNodeEngine } from '../../engine/node';
 import { nodeDirectory } from '../../io/node-file-source';
-import { referenceOps } from '../../ops/reference';
 import { attachLora } from '../../nn/lora';
 import { exportDiffusersUnet, exportLora } from '../../pipelines/fine-tune/export';
 import { fitToMemory } from '../../pipelines/fine-tune/fit-memory';
@@ -118,8 +117,7 @@ checkpoint every 500 steps (keep 3), seed 42.
     const budget = flags.number('memory-budget', 8)! * 2 ** 30;
     const engine = await createNodeEngine({ precision: flags.choice('precision', ['auto', 'f16', 'f32'] as const, 'auto'), memoryBudgetBytes: budget });
     try {
-      // Training runs on the tfjs reference ops (their autodiff) until every kernel has its backward.
-      const pipeline = await loadPipelineArg(modelPath, undefined, { ops: referenceOps });
+      const pipeline = await loadPipelineArg(modelPath, undefined);
       if (!resume) {
         const fitted = fitToMemory({ textEncoder: pipeline.textEncoder.config, unet: pipeline.unet.config, vae: pipeline.vae.config }, config, budget, engine.precision);
         for (const m of fitted.messages) console.error(`memory: ${m}`);
