@@ -84,6 +84,17 @@ describe('stencil train', () => {
     expect(readFileSync(png).subarray(1, 4).toString()).toBe('PNG');
   }, 400_000);
 
+  it('exports the dataset as an imagefolder with the matching accelerate command', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'scale-out-')), 'dataset');
+    const r = await stencil(['train', '--model', MODEL, '--data', data, '--export-dataset', dir, '--mode', 'lora']);
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readFileSync(join(dir, 'metadata.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(4);
+    expect(rows.map((x) => x.text).sort()).toEqual(['sketch of bar', 'sketch of bar', 'sketch of circle', 'sketch of circle']);
+    expect(existsSync(join(dir, rows[0].file_name))).toBe(true);
+    expect(readFileSync(join(dir, 'train.sh'), 'utf8')).toMatch(/accelerate launch --mixed_precision="fp16" train_text_to_image_lora\.py[\s\S]*--rank=4/);
+  }, 120_000);
+
   it('exits 2 naming the problem for an empty data folder or a bad flag', async () => {
     const empty = mkdtempSync(join(tmpdir(), 'empty-'));
     const r = await stencil(['train', '--model', MODEL, '--data', empty, '--out', join(empty, 'out')]);

@@ -7,6 +7,7 @@ import { Flags, parseArgs, UsageError } from '../args';
 import type { Command } from '../command';
 import { loadPipelineArg, unetConfigArg } from '../model-args';
 import { progress } from '../progress';
+import { exportImagefolder } from '../../data/dataset-export';
 import { scanDataset } from '../../data/dataset-scan';
 import { selectDataset } from '../../data/dataset-selection';
 import { parseSynsetTables } from '../../data/synset-names';
@@ -15,6 +16,7 @@ import { nodeDirectory } from '../../io/node-file-source';
 import { attachLora } from '../../nn/lora';
 import { exportDiffusersUnet, exportLora } from '../../pipelines/fine-tune/export';
 import { fitToMemory } from '../../pipelines/fine-tune/fit-memory';
+import { accelerateCommand } from '../../pipelines/fine-tune/scale-out';
 import { validationImages } from '../../pipelines/fine-tune/validation';
 import { loadCheckpointWeights, loadRunState, saveRunCheckpoint } from '../../pipelines/fine-tune/run-checkpoint';
 import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../../pipelines/fine-tune/train-config';
@@ -25,7 +27,7 @@ import { FileCheckpointStore } from '../../storage/file-checkpoint-store';
 const FLAGS = [
   'model', 'data', 'out', 'mode', 'steps', 'epochs', 'batch', 'accum', 'lr', 'lr-schedule', 'warmup', 'resolution', 'flip', 'seed',
   'checkpoint-every', 'keep', 'resume', 'grad-checkpointing', 'min-snr', 'noise-offset', 'names', 'caption-template', 'classes',
-  'max-per-class', 'precision', 'rank', 'alpha', 'memory-budget', 'validation-every', 'validation-steps',
+  'max-per-class', 'precision', 'rank', 'alpha', 'memory-budget', 'validation-every', 'validation-steps', 'export-dataset',
 ];
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'public');
 
@@ -87,13 +89,16 @@ checkpoint every 500 steps (keep 3), seed 42.
   --precision auto|f16|f32
   --validation-every N     images of "sketch of a cat" and "sketch of a house" (seed 42) every N steps,
                            in OUT/validation/ (--validation-steps denoising steps, default 20)
+  --export-dataset DIR     for a GPU cluster instead: write the selected dataset as an HF imagefolder with
+                           metadata.jsonl and DIR/train.sh, the matching diffusers accelerate command; no training
   --memory-budget GB       the GPU's memory (default 8): a setup that does not fit falls back to gradient
                            checkpointing, then LoRA, then a lower resolution, and says so`,
   async run(argv) {
     const flags = new Flags(parseArgs(argv, ['flip', 'resume']), FLAGS);
     const modelPath = flags.require('model');
     const dataPath = flags.require('data');
-    const out = flags.require('out');
+    const exportTo = flags.string('export-dataset');
+    const out = exportTo ?? flags.require('out');
     let config = configFromFlags(flags);
     const store = await FileCheckpointStore.open(out);
     const resumeFrom = flags.boolean('resume') ? (await store.list()).filter((c) => c.hasRunState).at(-1) : undefined;
@@ -115,6 +120,17 @@ checkpoint every 500 steps (keep 3), seed 42.
       (dataset.skipped.length ? `, ${dataset.skipped.length} files skipped (${[...new Set(dataset.skipped.map((s) => s.reason))].join(', ')})` : ''));
 
     const budget = flags.number('memory-budget', 8)! * 2 ** 30;
+    if (exportTo) {
+      for (const f of await exportImagefolder(dataset)) {
+        const path = join(exportTo, f.path);
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, new Uint8Array(await f.blob.arrayBuffer()));
+      }
+      const command = accelerateCommand(config, modelPath, exportTo, 'sd-sketch-model');
+      await writeFile(join(exportTo, 'train.sh'), `#!/usr/bin/env bash\n# diffusers examples/text_to_image, same hyperparameters as this run\n${command}\n`);
+      console.log(`${exportTo}: ${dataset.entries.length} images, metadata.jsonl, train.sh\n\n${command}`);
+      return 0;
+    }
     const engine = await createNodeEngine({ precision: flags.choice('precision', ['auto', 'f16', 'f32'] as const, 'auto'), memoryBudgetBytes: budget });
     try {
       const pipeline = await loadPipelineArg(modelPath, undefined);
