@@ -15,7 +15,8 @@
 //     and streams K and V in tiles of BT keys; tiles past the block's last visible key are skipped.
 // Tiling (both gradient passes, as the forward): each thread holds RPT rows (r·BR/RPT + li/TPR), TPR threads
 //   share a row and each holds DPT vec4 columns (c4 = t + TPR·i); with TPR > 1 the partial dot products
-//   (scores and dP) are summed through workgroup memory, after which all TPR threads of a row hold them.
+//   (scores and dP) are summed through workgroup memory (each thread totals BT·RPT/TPR of them), after
+//   which all TPR threads of a row hold them.
 // Precision: f32 throughout; scores in the log2 domain (exp2). `accumulate` adds to the output's contents
 //   (key or query chunks past the storage binding limit, summed in chunk order).
 // Causal: key j (local) is visible to query i (local) when j <= i + causalShift.
@@ -101,6 +102,8 @@ fn rowStats(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) l
 }
 
 // With TPR > 1: sums a and b over the TPR threads of each row; every thread of the workgroup must call it.
+// Thread t of a row totals the entries e ≡ t (mod TPR) into its row's slot u = 0 (which only it reads), so
+// each partial is read once; then every thread of the row reads all totals.
 fn rowReduce(a: ptr<function, Scores>, b: ptr<function, Scores>, li: u32) {
   if (TPR == 1u) {
     return;
@@ -114,16 +117,21 @@ fn rowReduce(a: ptr<function, Scores>, b: ptr<function, Scores>, li: u32) {
     }
   }
   workgroupBarrier();
+  for (var e = li % TPR; e < RPT * BT; e += TPR) {
+    var sa = 0.0;
+    var sb = 0.0;
+    for (var u = 0u; u < TPR; u++) {
+      sa += partialA[e * threads + rowFirst + u];
+      sb += partialB[e * threads + rowFirst + u];
+    }
+    partialA[e * threads + rowFirst] = sa;
+    partialB[e * threads + rowFirst] = sb;
+  }
+  workgroupBarrier();
   for (var r = 0u; r < RPT; r++) {
     for (var j = 0u; j < BT; j++) {
-      var sa = 0.0;
-      var sb = 0.0;
-      for (var u = 0u; u < TPR; u++) {
-        sa += partialA[(r * BT + j) * threads + rowFirst + u];
-        sb += partialB[(r * BT + j) * threads + rowFirst + u];
-      }
-      (*a)[r][j] = sa;
-      (*b)[r][j] = sb;
+      (*a)[r][j] = partialA[(r * BT + j) * threads + rowFirst];
+      (*b)[r][j] = partialB[(r * BT + j) * threads + rowFirst];
     }
   }
 }
