@@ -8,8 +8,9 @@
 //   columns (c4 = t + TPR·i, so neighbouring threads touch neighbouring vec4s) of the pre-scaled q rows and
 //   of the output accumulators in registers: wide heads (512 for the VAE) are split across threads instead
 //   of spilling. K and V stream through workgroup memory in tiles of BK keys. Per tile: scores of the
-//   thread's rows in registers (with TPR > 1, partial dot products are summed through workgroup memory, all
-//   TPR threads of a row then hold the same scores), online softmax update (running max m and sum l,
+//   thread's rows go to workgroup memory (kept out of registers: fully unrolled register score arrays made
+//   lavapipe's LLVM compile for minutes); with TPR > 1 they are partial sums that thread t completes for
+//   keys j ≡ t (mod TPR); then every thread of a row reads the row's scores: online softmax update (running max m and sum l,
 //   accumulators rescaled by exp2(m_old − m_new)), acc += p·V.
 // Precision: f32 throughout; scores in the log2 domain (q pre-multiplied by scale·log2 e, then exp2).
 // Causal: key j (local) is visible to query row i (local) when j <= i + causalShift; tiles past the block's
@@ -50,8 +51,9 @@ override BQ: u32 = 64u;
 
 var<workgroup> kTile: array<vec4<f32>, BK * D4>;
 var<workgroup> vTile: array<vec4<f32>, BK * D4>;
-// [key j][thread]: partial dot products over each thread's columns, summed by every thread of the row.
-var<workgroup> partial: array<f32, BK * BQ * TPR>;
+// [row r of the thread][key j][thread]: dot products over each thread's columns; the first slot of a
+// row group then holds the row's full score.
+var<workgroup> scores: array<f32, BK * BQ * TPR>;
 
 @compute @workgroup_size(BQ / RPT * TPR)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
@@ -116,65 +118,64 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u
     }
     workgroupBarrier();
 
-    // Each K element loaded feeds RPT rows.
-    var s: array<array<f32, BK>, RPT>;
+    // Scores of this thread's rows; each K element loaded feeds RPT rows.
     for (var j = 0u; j < BK; j++) {
-      for (var r = 0u; r < RPT; r++) {
-        s[r][j] = 0.0;
-      }
+      var sc = array<f32, RPT>();
       for (var i = 0u; i < DPT; i++) {
         let c4 = t + TPR * i;
         if (c4 < D4) {
           let kj = kTile[j * D4 + c4];
           for (var r = 0u; r < RPT; r++) {
-            s[r][j] += dot(qr[r][i], kj);
+            sc[r] += dot(qr[r][i], kj);
           }
         }
+      }
+      for (var r = 0u; r < RPT; r++) {
+        scores[(r * BK + j) * threads + li] = sc[r];
       }
     }
     if (TPR > 1u) {
+      // Thread t completes the scores of keys j ≡ t (mod TPR) in its row group's first slot.
+      workgroupBarrier();
       for (var r = 0u; r < RPT; r++) {
-        for (var j = 0u; j < BK; j++) {
-          partial[(r * BK + j) * threads + li] = s[r][j];
+        for (var j = t; j < BK; j += TPR) {
+          var sum = 0.0;
+          for (var u = 0u; u < TPR; u++) {
+            sum += scores[(r * BK + j) * threads + rowFirst + u];
+          }
+          scores[(r * BK + j) * threads + rowFirst] = sum;
         }
       }
       workgroupBarrier();
-      for (var r = 0u; r < RPT; r++) {
-        for (var j = 0u; j < BK; j++) {
-          s[r][j] = 0.0;
-          for (var u = 0u; u < TPR; u++) {
-            s[r][j] += partial[(r * BK + j) * threads + rowFirst + u];
-          }
-        }
-      }
     }
 
-    var p: array<array<f32, BK>, RPT>;
+    var mNew: array<f32, RPT>;
     for (var r = 0u; r < RPT; r++) {
       var tileMax = MASKED;
       for (var j = 0u; j < BK; j++) {
-        tileMax = select(tileMax, max(tileMax, s[r][j]), key0 + j < rowKeyEnd[r]);
+        tileMax = select(tileMax, max(tileMax, scores[(r * BK + j) * threads + rowFirst]), key0 + j < rowKeyEnd[r]);
       }
-      let mNew = max(m[r], tileMax);
-      let alpha = exp2(m[r] - mNew);
-      m[r] = mNew;
+      mNew[r] = max(m[r], tileMax);
+      let alpha = exp2(m[r] - mNew[r]);
+      m[r] = mNew[r];
       l[r] *= alpha;
       for (var i = 0u; i < DPT; i++) {
         acc[r][i] *= alpha;
       }
-      for (var j = 0u; j < BK; j++) {
-        p[r][j] = select(0.0, exp2(s[r][j] - mNew), key0 + j < rowKeyEnd[r]);
-        l[r] += p[r][j];
-      }
     }
     // Each V element loaded feeds RPT rows.
     for (var j = 0u; j < BK; j++) {
+      var p: array<f32, RPT>;
+      for (var r = 0u; r < RPT; r++) {
+        p[r] = select(0.0, exp2(scores[(r * BK + j) * threads + rowFirst] - mNew[r]), key0 + j < rowKeyEnd[r]);
+        l[r] += p[r];
+      }
       for (var i = 0u; i < DPT; i++) {
         let c4 = t + TPR * i;
         if (c4 < D4) {
           let vj = vTile[j * D4 + c4];
           for (var r = 0u; r < RPT; r++) {
-            acc[r][i] += p[r][j] * vj;
+            acc[r][i] += p[r] * vj;
           }
         }
       }
