@@ -103,8 +103,10 @@ export function loadedModel(): LoadedModel {
 }
 
 /**
- * The pipeline on the tfjs reference ops, for training: until every WGSL kernel has its backward pass the
- * trainer differentiates through tfjs, as the CLI does. Reloads the same source once when needed.
+ * The pipeline on the tfjs reference ops, for training in the page. The WGSL backward kernels train in
+ * Node (the CLI), but a tiny-model step on SwiftShader did not report progress within 4 minutes in the
+ * browser test (first-use compiles of the backward kernels there are not yet diagnosed), so the page keeps
+ * tfjs autodiff until that is measured. Reloads the same source once when needed.
  */
 export async function loadedModelForTraining(ctx: HandlerContext): Promise<LoadedModel> {
   const current = loadedModel();
