@@ -33,8 +33,9 @@ export function attentionGradTiles(d4: number, rows: number, workgroupBytes: num
   let br = (threads / tpr) * 2;
   while (br > 1 && br / 2 >= rows) br /= 2;
   const rpt = br >= 2 ? 2 : 1;
+  // 8 streamed rows: the per-tile score and dP arrays stay small in registers (16 doubled lavapipe's
+  // compile time). Workgroup memory: two row tiles, the stats tile, and two partial-sum arrays.
   let bt = 8;
-  // Two row tiles, the stats tile, and two partial-sum arrays.
   while (bt > 1 && 2 * bt * d4 * 16 + bt * 8 + 2 * bt * br * tpr * 4 > workgroupBytes) bt /= 2;
   return { tpr, dpt: Math.ceil(d4 / tpr), rpt, br, bt };
 }
