@@ -5,6 +5,7 @@ import { engine } from '../src/engine/engine';
 import { createNodeEngine } from '../src/engine/node';
 import { matmul } from '../src/ops/linear';
 import { benchAttention } from './kernels/attention';
+import { benchAttentionGrad } from './kernels/attention-grad';
 import { benchConvMatmul } from './kernels/conv-matmul';
 import { benchConvMatmulGrad } from './kernels/conv-matmul-grad';
 import { benchNormAct } from './kernels/norm-act';
@@ -39,7 +40,7 @@ const kernels: Benchmark = {
       const rows: BenchRow[] = [peak];
       for (const family of [benchConvMatmul, benchAttention, benchNormAct]) rows.push(...(await family()));
       // Backward: ours vs tfjs autodiff of the reference ops.
-      for (const family of [benchConvMatmulGrad, benchNormActGrad]) rows.push(...(await family()));
+      for (const family of [benchConvMatmulGrad, benchAttentionGrad, benchNormActGrad]) rows.push(...(await family()));
       for (const r of rows) {
         const gflops = r['GFLOP/s'] ?? r.ours_gflops;
         if (typeof gflops === 'number') r.of_peak = gflops / (peak.peak_gflops as number);

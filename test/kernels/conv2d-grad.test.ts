@@ -6,12 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine';
-import type { EngineLimits, KernelCall, KernelVariant } from '../../src/engine/kernel-runtime';
+import type { EngineLimits } from '../../src/engine/kernel-runtime';
 import { f16BitsToF32, toF16Bits } from '../../src/engine/f16';
 import { packF16 } from '../../src/engine/f16-tensor';
 import { conv2d } from '../../src/ops/conv2d';
 import type { Weight } from '../../src/ops/types';
-import { startEngine } from '../engine-helpers';
+import { recordKernels, startEngine } from '../engine-helpers';
 import * as ref from '../reference/cpu';
 
 let engine: Engine;
@@ -43,20 +43,6 @@ interface Result {
   grads: Float32Array[];
 }
 
-/** Records the kernels run while `fn` runs. */
-function recordKernels<T>(fn: () => T): { value: T; kernels: string[] } {
-  const kernels: string[] = [];
-  const run = engine.kernels.run.bind(engine.kernels);
-  engine.kernels.run = (name: string, variant: KernelVariant, call: KernelCall) => {
-    kernels.push(`${name}:${variant.entryPoint ?? 'main'}`);
-    return run(name, variant, call);
-  };
-  try {
-    return { value: fn(), kernels };
-  } finally {
-    engine.kernels.run = run;
-  }
-}
 
 async function check(c: Case, seed: number): Promise<Result> {
   const cin = c.x[3];
@@ -79,7 +65,7 @@ async function check(c: Case, seed: number): Promise<Result> {
   const wt = weight(w);
   const bt = b && weight(b);
   const vars = [xt, ...(rest ? [rest] : []), ...(c.weights === 'trainable' ? [wt as tf.Variable, ...(bt ? [bt as tf.Variable] : [])] : [])];
-  const { value: grads, kernels } = recordKernels(() => {
+  const { value: grads, kernels } = recordKernels(engine, () => {
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(conv2d(xt, wt, bt, { stride, padding: pad, residual: rest }), rt)), vars);
     value.dispose();
     return grads;

@@ -6,12 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/engine';
-import type { EngineLimits, KernelCall, KernelVariant } from '../../src/engine/kernel-runtime';
+import type { EngineLimits } from '../../src/engine/kernel-runtime';
 import { f16BitsToF32, toF16Bits } from '../../src/engine/f16';
 import { packF16 } from '../../src/engine/f16-tensor';
 import { linear, matmul } from '../../src/ops/linear';
 import type { Activation, Weight } from '../../src/ops/types';
-import { startEngine } from '../engine-helpers';
+import { recordKernels, startEngine } from '../engine-helpers';
 import * as ref from '../reference/cpu';
 
 let engine: Engine;
@@ -24,19 +24,6 @@ const tensor = (a: ref.Arr) => tf.tensor(Float32Array.from(a.data), a.shape);
 const variable = (a: ref.Arr) => tf.tidy(() => tf.variable(tensor(a)));
 const roundF16 = (a: ref.Arr) => ref.map(a, (v) => f16BitsToF32(toF16Bits([v])[0]));
 
-function recordKernels<T>(fn: () => T): { value: T; kernels: string[] } {
-  const kernels: string[] = [];
-  const run = engine.kernels.run.bind(engine.kernels);
-  engine.kernels.run = (name: string, variant: KernelVariant, call: KernelCall) => {
-    kernels.push(`${name}:${variant.entryPoint ?? 'main'}`);
-    return run(name, variant, call);
-  };
-  try {
-    return { value: fn(), kernels };
-  } finally {
-    engine.kernels.run = run;
-  }
-}
 
 async function withLimits<T>(limits: Partial<EngineLimits>, fn: () => Promise<T>): Promise<T> {
   const saved = { ...engine.limits };
@@ -78,7 +65,7 @@ async function checkLinear(c: Case, seed: number): Promise<{ errors: Record<stri
   const wt = make(w, wTrain);
   const bt = b && make(b, bTrain);
   const vars = [xt, ...(wTrain ? [wt as tf.Variable] : []), ...(bTrain && bt ? [bt as tf.Variable] : [])];
-  const { value: grads, kernels } = recordKernels(() => {
+  const { value: grads, kernels } = recordKernels(engine, () => {
     const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(linear(xt, wt, bt, act), rt)), vars);
     value.dispose();
     return grads;
