@@ -1,5 +1,5 @@
-// `npm test`: checks prerequisites (installing them on Debian as root), then runs the Node suite
-// (Dawn on lavapipe, one GPU file at a time) and the browser suite (built app in headless Chromium).
+// `npm test`: checks prerequisites (installing them on Debian as root), type-checks, then runs the Node
+// suite (Dawn on lavapipe, one GPU file at a time) and the browser suite (built app in headless Chromium).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 
@@ -41,6 +41,7 @@ const suites = [
   ['browser', ['vitest', 'run', '-c', 'vitest.e2e.config.ts', '--reporter=default', '--reporter=json', '--outputFile=artifacts/e2e-tests.json']],
 ];
 let failedSuites = 0;
+if (run('npx', ['tsc', '--noEmit', '-p', '.']) !== 0) failedSuites++;
 if (run('npx', ['vite', 'build', '--logLevel', 'warn']) !== 0) failedSuites++;
 for (const [, args] of suites) if (run('npx', args, env) !== 0) failedSuites++;
 

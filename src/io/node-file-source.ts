@@ -26,7 +26,8 @@ export async function nodeFile(absPath: string, path = basename(absPath)): Promi
       }
     },
     async blob() {
-      return new Blob([await file.read(0, size)]);
+      // read() fills a fresh Uint8Array, so its buffer is a plain ArrayBuffer.
+      return new Blob([(await file.read(0, size)) as Uint8Array<ArrayBuffer>]);
     },
   };
   return file;
