@@ -2,6 +2,7 @@
 // of tensors larger than the storage binding limit (query rows, then key chunks merged by their
 // log-sum-exp). `attentionWithLse` also returns lse [B, Lq, heads], which the backward pass needs.
 import * as tf from '@tensorflow/tfjs';
+import { sliceElements, writeElements } from '../engine/tensor-copy';
 import { engine, type Engine } from '../engine/engine';
 import { flatGrid } from '../engine/grid';
 import type { AttentionOptions } from './types';
@@ -89,21 +90,19 @@ function attentionChunked(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads:
     const kv = fits(k)
       ? [{ k, v, key0: 0, kvBatchBase: n }]
       : ranges(lk, rowsPerChunk).map(([key0, keys]) => ({
-          k: copyRows(e, k, n * lk + key0, keys),
-          v: copyRows(e, v, n * lk + key0, keys),
+          k: copyRows(k, n * lk + key0, keys),
+          v: copyRows(v, n * lk + key0, keys),
           key0,
           kvBatchBase: 0,
         }));
     for (const [row0, rows] of ranges(lq, rowsPerChunk)) {
       tf.tidy(() => {
-        const qc = copyRows(e, q, n * lq + row0, rows);
+        const qc = copyRows(q, n * lq + row0, rows);
         const parts = kv.map((c) => dispatch(e, qc, c.k, c.v, { heads, scale, causal, kvBatchBase: c.kvBatchBase, causalShift: row0 - c.key0 }));
         const [o, l] = parts.length === 1 ? parts[0] : mergeKeyChunks(parts, heads);
         const start = n * lq + row0;
-        e.bridge.submit((enc) => {
-          enc.copyBufferToBuffer(e.bridge.bufferOf(o), 0, e.bridge.bufferOf(out), start * inner * 4, rows * inner * 4);
-          enc.copyBufferToBuffer(e.bridge.bufferOf(l), 0, e.bridge.bufferOf(lse), start * heads * 4, rows * heads * 4);
-        });
+        writeElements(out, o, start * inner);
+        writeElements(lse, l, start * heads);
       });
     }
     if (!fits(k)) for (const c of kv) tf.dispose([c.k, c.v]);
@@ -118,11 +117,9 @@ function ranges(total: number, step: number): [number, number][] {
 }
 
 /** Rows [first, first + rows) of a [B, L, C] tensor's flattened B·L rows, as a new [1, rows, C] tensor. */
-function copyRows(e: Engine, t: tf.Tensor3D, first: number, rows: number): tf.Tensor3D {
+function copyRows(t: tf.Tensor3D, first: number, rows: number): tf.Tensor3D {
   const c = t.shape[2];
-  const dst = e.bridge.emptyTensor([1, rows, c], 'float32') as tf.Tensor3D;
-  e.bridge.submit((enc) => enc.copyBufferToBuffer(e.bridge.bufferOf(t), first * c * 4, e.bridge.bufferOf(dst), 0, rows * c * 4));
-  return dst;
+  return sliceElements(t, first * c, [1, rows, c]) as tf.Tensor3D;
 }
 
 /** Softmax over the union of key chunks: each chunk's output weighted by exp(lse_chunk − lse). */
