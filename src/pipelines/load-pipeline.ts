@@ -32,15 +32,23 @@ export interface ModelMetadata {
 export interface StableDiffusionPipeline {
   readonly tokenizer: ClipTokenizer;
   readonly textEncoder: CLIPTextModel;
-  readonly unet: UNet2DConditionModel;
+  /** The base UNet, or a fine-tuned one that replaceUnet put in its place. */
+  unet: UNet2DConditionModel;
   readonly vae: AutoencoderKL;
   /** scheduler_config.json, with the prediction type the weights ask for. */
-  readonly schedulerConfig: Record<string, unknown>;
+  schedulerConfig: Record<string, unknown>;
   /** The model's own scheduler (its scheduler_config.json class). */
   readonly defaultScheduler: SchedulerKind;
-  readonly metadata: ModelMetadata;
+  /** Follows the UNet: a fine-tuned one brings its own marker, caption template and prediction type. */
+  metadata: ModelMetadata;
   /** LoRA files merged into the weights right now (see lora-apply.ts). */
   loras?: MergedLoras;
+  /**
+   * Frees the current UNet, then loads `source` in its place with the same ops and precision (one UNet on the
+   * GPU at a time: two rarely fit). `checkpoint` names the fine-tune, undefined for the base weights. If the
+   * load fails, the pipeline has no usable UNet until a later replaceUnet succeeds.
+   */
+  replaceUnet(source: ComponentSource, checkpoint: string | undefined, onProgress?: (done: number, total: number) => void): Promise<void>;
   dispose(): void;
 }
 
@@ -128,27 +136,30 @@ interface Parts {
   options: LoadPipelineOptions;
 }
 
+function metadataOf(p: Parts, unetSource: ComponentSource, checkpoint: string | undefined): ModelMetadata {
+  const meta = unetSource.weights.metadata;
+  return {
+    name: p.name,
+    checkpoint,
+    fineTuned: meta[METADATA_KEYS.fineTuned] === 'true' || meta['fine-tuned'] === 'true',
+    captionTemplate: meta[METADATA_KEYS.captionTemplate] || undefined,
+    baseModel: meta[METADATA_KEYS.baseModel] || undefined,
+    predictionType: predictionOf(meta[METADATA_KEYS.predictionType]) ?? p.basePrediction,
+  };
+}
+
 async function assemble(p: Parts): Promise<StableDiffusionPipeline> {
   const { options } = p;
   const checkpoint = options.checkpoint ? await openCheckpoint(options.checkpoint) : undefined;
   const unetSource = checkpoint?.unet ?? p.unet;
-  const meta = unetSource.weights.metadata;
-  const predictionType = predictionOf(meta[METADATA_KEYS.predictionType]) ?? p.basePrediction;
-  const metadata: ModelMetadata = {
-    name: p.name,
-    checkpoint: checkpoint?.name,
-    fineTuned: meta[METADATA_KEYS.fineTuned] === 'true' || meta['fine-tuned'] === 'true',
-    captionTemplate: meta[METADATA_KEYS.captionTemplate] || undefined,
-    baseModel: meta[METADATA_KEYS.baseModel] || undefined,
-    predictionType,
-  };
+  const loadOptions = (component: string, onProgress = (done: number, total: number) => options.onProgress?.(component, done, total)): LoadOptions => ({
+    ops: options.ops,
+    precision: options.precision,
+    onProgress,
+  });
   const loaded: Module[] = [];
   const load = async <M extends Module>(component: string, f: (c: ComponentSource, d: string, o: LoadOptions) => Promise<M>, c: ComponentSource) => {
-    const model = await f(c, `${checkpoint && component === 'unet' ? checkpoint.name : p.name}/${component}`, {
-      ops: options.ops,
-      precision: options.precision,
-      onProgress: (done: number, total: number) => options.onProgress?.(component, done, total),
-    });
+    const model = await f(c, `${checkpoint && component === 'unet' ? checkpoint.name : p.name}/${component}`, loadOptions(component));
     loaded.push(model);
     return model;
   };
@@ -156,7 +167,8 @@ async function assemble(p: Parts): Promise<StableDiffusionPipeline> {
     const textEncoder = await load('text_encoder', loadCLIPTextModel, await p.textEncoder());
     const unet = await load('unet', loadUNet2DConditionModel, unetSource);
     const vae = await load('vae', loadAutoencoderKL, await p.vae());
-    const schedulerConfig = { ...p.schedulerJson, prediction_type: predictionType };
+    const metadata = metadataOf(p, unetSource, checkpoint?.name);
+    const schedulerConfig = { ...p.schedulerJson, prediction_type: metadata.predictionType };
     const pipeline: StableDiffusionPipeline = {
       tokenizer: p.tokenizer,
       textEncoder,
@@ -165,10 +177,18 @@ async function assemble(p: Parts): Promise<StableDiffusionPipeline> {
       schedulerConfig,
       defaultScheduler: schedulerKindOf(schedulerConfig),
       metadata,
+      async replaceUnet(source, name, onProgress) {
+        pipeline.loras?.restore();
+        pipeline.loras = undefined;
+        pipeline.unet.dispose();
+        pipeline.unet = await loadUNet2DConditionModel(source, `${name ?? p.name}/unet`, loadOptions('unet', onProgress));
+        pipeline.metadata = metadataOf(p, source, name);
+        pipeline.schedulerConfig = { ...p.schedulerJson, prediction_type: pipeline.metadata.predictionType };
+      },
       dispose() {
         pipeline.loras?.restore();
         pipeline.loras = undefined;
-        for (const m of loaded) m.dispose();
+        for (const m of [textEncoder, pipeline.unet, vae]) m.dispose();
       },
     };
     return pipeline;

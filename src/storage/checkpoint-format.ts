@@ -82,6 +82,9 @@ export interface CheckpointSummary {
   createdAt: string;
   mode: CheckpointMode;
   hasRunState: boolean;
+  /** The model it was trained from: only that one can use it. */
+  baseModel: string;
+  captionTemplate: string;
 }
 
 export type CheckpointPart = 'weights' | 'run-state';
@@ -134,8 +137,8 @@ export function validateSave(checkpoint: CheckpointToSave, keep: number): void {
 }
 
 export function summarize(manifest: CheckpointManifest): CheckpointSummary {
-  const { id, runId, step, loss, totalBytes, createdAt, mode } = manifest;
-  const summary: CheckpointSummary = { id, runId, step, totalBytes, createdAt, mode, hasRunState: manifest.runState !== undefined };
+  const { id, runId, step, loss, totalBytes, createdAt, mode, baseModel, captionTemplate } = manifest;
+  const summary: CheckpointSummary = { id, runId, step, totalBytes, createdAt, mode, hasRunState: manifest.runState !== undefined, baseModel, captionTemplate };
   if (loss !== undefined) summary.loss = loss;
   return summary;
 }

@@ -6,6 +6,7 @@ import { loraModules, setLoras } from '../pipelines/lora-apply';
 import { formatParameters } from '../pipelines/png-parameters';
 import { generate } from '../pipelines/text-to-image';
 import { readLora } from '../weights/lora-file';
+import { checkpointLora, selectGeneratorWeights, weightsLabel } from './generator-weights';
 import type { HandlerContext } from './handler-context';
 import type { GenerateOutput, GenerateParams } from './messages';
 import { loadedModel } from './model-loader';
@@ -16,19 +17,21 @@ let mergedKey = '';
 
 async function applyLoras(params: GenerateParams): Promise<void> {
   const { pipeline } = loadedModel();
-  const key = JSON.stringify(params.loras.map((l) => [l.file.name, l.file.size, l.file.lastModified, l.scale]));
-  if (pipeline.loras === undefined && params.loras.length === 0) return;
+  const checkpoint = checkpointLora();
+  const key = JSON.stringify([checkpoint?.name, ...params.loras.map((l) => [l.file.name, l.file.size, l.file.lastModified, l.scale])]);
+  if (pipeline.loras === undefined && params.loras.length === 0 && !checkpoint) return;
   if (key === mergedKey && pipeline.loras !== undefined) return;
   const modules = loraModules(pipeline);
-  const loras = await Promise.all(
+  const files = await Promise.all(
     params.loras.map(async (l) => ({ name: l.file.name.replace(/\.safetensors$/, ''), scale: l.scale, lora: await readLora(blobFile(l.file, l.file.name), modules) })),
   );
-  await setLoras(pipeline, loras);
+  await setLoras(pipeline, checkpoint ? [checkpoint, ...files] : files);
   mergedKey = key;
 }
 
 export async function generateImages(params: GenerateParams, ctx: HandlerContext): Promise<GenerateOutput> {
-  const { pipeline } = loadedModel();
+  await selectGeneratorWeights(params.checkpointId, ctx);
+  const { pipeline, weights } = loadedModel();
   await applyLoras(params);
   const result = await generate(pipeline, {
     prompt: params.prompt,
@@ -60,6 +63,7 @@ export async function generateImages(params: GenerateParams, ctx: HandlerContext
     prompt: result.prompt.prompt,
     negative: result.prompt.negative,
     seed: result.seed,
+    weights: weightsLabel(weights),
     notes: [
       ...result.notes,
       ...(result.truncated.prompt ? [`The prompt is longer than 77 tokens; dropped: "${result.truncated.prompt}"`] : []),

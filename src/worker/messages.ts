@@ -5,6 +5,7 @@ import type { DatasetSelection } from '../data/dataset-selection';
 import type { EngineInfo, Precision } from '../engine/engine';
 import type { StencilOptions, TraceOptions } from '../stencil';
 import type { TrainConfig } from '../pipelines/fine-tune/train-config';
+import type { TrainingPlan } from '../pipelines/fine-tune/training-plan';
 import type { StepReport } from '../pipelines/fine-tune/trainer';
 import type { NoiseGeneratorKind } from '../pipelines/initial-noise';
 import type { PromptStyle } from '../pipelines/prompt-style';
@@ -169,7 +170,9 @@ export interface TrainResult {
 export type TrainProgress =
   | { kind: 'step'; runId: string; report: StepReport }
   | { kind: 'checkpoint'; runId: string; step: number; totalBytes: number }
-  | { kind: 'paused'; runId: string; paused: boolean };
+  | { kind: 'paused'; runId: string; paused: boolean }
+  /** Validation images after a step: the same prompts and seed every time. */
+  | { kind: 'validation'; runId: string; step: number; images: { prompt: string; png: Uint8Array }[] };
 
 export interface GenerateParams {
   prompt: string;
@@ -191,6 +194,8 @@ export interface GenerateParams {
   initImageId?: number;
   strength?: number;
   loras: { file: File; scale: number }[];
+  /** A stored checkpoint to generate with; undefined: the loaded model's own weights. */
+  checkpointId?: string;
 }
 
 export interface GeneratedImage {
@@ -208,6 +213,8 @@ export interface GenerateOutput {
   prompt: string;
   negative: string;
   seed: number;
+  /** The UNet weights used: 'base model' or the checkpoint's label. */
+  weights: string;
   notes: string[];
   perStepMs: number;
 }
@@ -252,6 +259,8 @@ export interface EngineMethods {
   train: { params: TrainParams; result: TrainResult };
   pauseTraining: { params: { paused: boolean }; result: void };
   resumableRuns: { params: Record<string, never>; result: ResumableRun[] };
+  /** GPU memory and trainable parameters of a run with these settings on the loaded model. */
+  trainingPlan: { params: Pick<TrainConfig, 'mode' | 'rank' | 'resolution' | 'batch' | 'gradCheckpointing'>; result: TrainingPlan };
   generate: { params: GenerateParams; result: GenerateOutput };
 }
 

@@ -12,6 +12,8 @@ import { ClipTokenizer } from '../tokenizer/clip-tokenizer';
 import { openDiffusersFolder } from '../weights/diffusers-folder';
 import { openSingleFile } from '../weights/single-file';
 import type { Family } from '../weights/infer-config';
+import type { ComponentSource } from '../models/load';
+import type { GeneratorWeights } from './generator-weights';
 import type { HandlerContext } from './handler-context';
 import { hubDirectory } from './hub-source';
 import type { ModelInfo, ModelSource } from './messages';
@@ -24,6 +26,10 @@ export interface LoadedModel {
   ops: 'kernels' | 'reference';
   /** The UNet's config.json as the source gave it: exported fine-tunes carry it unchanged. */
   unetConfig: Record<string, unknown>;
+  /** The source's own UNet again, to put back after a fine-tuned one (see generator-weights.ts). */
+  baseUnet: () => Promise<ComponentSource>;
+  /** What the pipeline's UNet holds now. */
+  weights: GeneratorWeights;
 }
 
 /** Where a single-file checkpoint's tokenizer comes from: its family's hub repo (cached for offline use). */
@@ -40,14 +46,15 @@ function parameterCount(model: Module): number {
   return n;
 }
 
-type Opened = { pipeline: StableDiffusionPipeline; unetConfig: Record<string, unknown> };
+type Opened = Pick<LoadedModel, 'pipeline' | 'unetConfig' | 'baseUnet'>;
 
 async function openPipeline(source: ModelSource, options: LoadPipelineOptions, ctx: HandlerContext): Promise<Opened> {
   // On the f16 path the fp16 files are half the reading and what the GPU stores anyway.
   const variants = engine().precision === 'f16' ? ['fp16', ''] : ['', 'fp16'];
   const fromFolder = async (dir: DirectorySource, v = variants): Promise<Opened> => {
     const pipeline = await loadPipelineFromFolder(dir, { ...options, variants: v });
-    return { pipeline, unetConfig: await (await openDiffusersFolder(dir, { variants: v })).config('unet') };
+    const folder = await openDiffusersFolder(dir, { variants: v });
+    return { pipeline, unetConfig: await folder.config('unet'), baseUnet: () => folder.component('unet') };
   };
   switch (source.kind) {
     case 'tiny-demo':
@@ -62,7 +69,8 @@ async function openPipeline(source: ModelSource, options: LoadPipelineOptions, c
       const tokenizerFor = async (family: Family) => ClipTokenizer.fromFolder(await hubDirectory(FAMILY_REPOS[family], undefined, ctx));
       const file = blobFile(source.file, source.file.name);
       const pipeline = await loadPipelineFromSingleFile(file, tokenizerFor, { ...options, predictionType: source.predictionType });
-      return { pipeline, unetConfig: (await openSingleFile(file, { predictionType: source.predictionType })).components.unet.config };
+      const baseUnet = async () => (await openSingleFile(file, { predictionType: source.predictionType })).components.unet;
+      return { pipeline, unetConfig: (await baseUnet()).config, baseUnet };
     }
   }
 }
@@ -114,6 +122,12 @@ export async function loadedModelForTraining(ctx: HandlerContext): Promise<Loade
   return loadedModel();
 }
 
+/** Drops a model that can no longer generate (its UNet failed to reload). */
+export function forgetModel(): void {
+  loaded?.pipeline.dispose();
+  loaded = undefined;
+}
+
 export async function loadModel(source: ModelSource, ctx: HandlerContext, ops: LoadedModel['ops'] = 'kernels'): Promise<ModelInfo> {
   const e = engine();
   // Free the previous model first: two SD models rarely fit a GPU budget side by side.
@@ -121,7 +135,7 @@ export async function loadModel(source: ModelSource, ctx: HandlerContext, ops: L
   loaded = undefined;
   const before = e.memory().liveBytes;
   const onProgress = (component: string, done: number, total: number) => ctx.progress(done, total, `${component}: ${done} of ${total} tensors`);
-  const { pipeline, unetConfig } = await openPipeline(source, { onProgress, ops: ops === 'reference' ? referenceOps : undefined }, ctx);
+  const { pipeline, unetConfig, baseUnet } = await openPipeline(source, { onProgress, ops: ops === 'reference' ? referenceOps : undefined }, ctx);
   try {
     ctx.checkCancelled();
     await e.sync();
@@ -129,6 +143,6 @@ export async function loadModel(source: ModelSource, ctx: HandlerContext, ops: L
     pipeline.dispose();
     throw error;
   }
-  loaded = { info: describe(source, pipeline, e.memory().liveBytes - before), pipeline, unetConfig, source, ops };
+  loaded = { info: describe(source, pipeline, e.memory().liveBytes - before), pipeline, unetConfig, baseUnet, source, ops, weights: { kind: 'base' } };
   return loaded.info;
 }

@@ -102,7 +102,7 @@ describe('IndexedDB checkpoint store', () => {
     expect(chunks.every((c) => c instanceof ArrayBuffer && c.byteLength <= CHUNK)).toBe(true);
 
     const [summary] = await store.list();
-    expect(summary).toEqual({ id: manifest.id, runId: 'run-a', step: 1, loss: 0.1, totalBytes: 792, createdAt: manifest.createdAt, mode: 'full', hasRunState: true });
+    expect(summary).toEqual({ id: manifest.id, runId: 'run-a', step: 1, loss: 0.1, totalBytes: 792, createdAt: manifest.createdAt, mode: 'full', hasRunState: true, baseModel: 'tiny-sd', captionTemplate: 'sketch of {name}' });
     expect(Date.parse(summary!.createdAt)).toBeGreaterThan(Date.now() - 60_000);
     expect((await store.manifest(manifest.id))!.runState!.state).toEqual({ step: 1, rng: { seed: '42', offset: 8 } });
   });
