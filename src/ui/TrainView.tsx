@@ -1,5 +1,6 @@
 // The Train view: a dataset folder (drop, picker or file dialog) scanned in the worker, its report and
-// subset, the run's settings and estimate, and the run itself with its loss chart and checkpoints.
+// subset, the run's settings and estimate (the worker plans its memory on the loaded model), and the run
+// itself with its loss chart, checkpoints and validation images.
 import { useCallback, useEffect, useState } from 'react';
 import { DEFAULT_CAPTION_TEMPLATE, type DatasetSelection } from '../data/dataset-selection';
 import type { EngineClient } from '../worker/engine-client';
@@ -9,7 +10,7 @@ import { ErrorNotice } from './ErrorNotice';
 import { FolderPicker } from './FolderPicker';
 import { NeedsGpu } from './NoGpuBanner';
 import { ProgressBar } from './ProgressBar';
-import { REFERENCE_RECIPE, TrainingSettingsForm, trainConfigOf } from './TrainingSettingsForm';
+import { planParamsOf, REFERENCE_RECIPE, TrainingSettingsForm, trainConfigOf, type PlanState } from './TrainingSettingsForm';
 import { TrainingRun } from './TrainingRun';
 import type { GpuState } from './use-engine';
 import { useSetting } from './use-setting';
@@ -28,6 +29,23 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
   useEffect(() => {
     void refreshRuns();
   }, [refreshRuns]);
+
+  // The plan is kept with the settings it was made for, so it never shows beside newer settings; an
+  // answer to superseded settings is dropped.
+  const planKey = JSON.stringify(planParamsOf(settings));
+  const [planned, setPlanned] = useState<{ key: string; state: PlanState }>();
+  useEffect(() => {
+    if (!model) return;
+    let current = true;
+    const keep = (state: PlanState) => current && setPlanned({ key: planKey, state });
+    client.call('trainingPlan', JSON.parse(planKey) as ReturnType<typeof planParamsOf>).then(
+      (plan) => keep({ plan }),
+      (e: Error) => keep({ error: e.message }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [client, model, planKey]);
 
   const open = async (source: FolderSource) => {
     const r = await scan.run((o) => client.call('scanDataset', { source }, o));
@@ -71,7 +89,13 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
         <NeedsGpu gpu={gpu} what="Training">
           <section className="panel" aria-labelledby="run-heading">
             <h2 id="run-heading">Run</h2>
-            <TrainingSettingsForm t={settings} onChange={setSettings} images={report?.selected ?? 0} model={model} />
+            <TrainingSettingsForm
+              t={settings}
+              onChange={setSettings}
+              images={report?.selected ?? 0}
+              model={model}
+              plan={model && planned?.key === planKey ? planned.state : undefined}
+            />
             <button type="button" className="secondary" onClick={() => setSettings(REFERENCE_RECIPE)}>
               Reset to the reference recipe
             </button>

@@ -1,11 +1,13 @@
 // A training run from the page's side: start, pause/resume, stop, or resume a run a reload interrupted;
-// progress with it/s and ETA, the live loss chart and the checkpoints as they are stored.
+// progress with it/s and ETA, the live loss chart, the checkpoints as they are stored and the validation
+// images as they are made.
 import { useRef, useState } from 'react';
 import type { EngineClient } from '../worker/engine-client';
 import type { ResumableRun, TrainParams, TrainProgress, TrainResult } from '../worker/messages';
 import { ErrorNotice } from './ErrorNotice';
 import { formatBytes } from './format';
 import { LossChart, type LossPoint } from './LossChart';
+import { ValidationImages, type ValidationSet } from './ValidationImages';
 
 interface RunView {
   running: boolean;
@@ -15,11 +17,13 @@ interface RunView {
   secondsPerStep: number;
   losses: LossPoint[];
   checkpoints: { step: number; totalBytes: number }[];
+  /** Newest first. */
+  validations: ValidationSet[];
   result?: TrainResult;
   error?: Error;
 }
 
-const IDLE: RunView = { running: false, paused: false, step: 0, totalSteps: 0, secondsPerStep: 0, losses: [], checkpoints: [] };
+const IDLE: RunView = { running: false, paused: false, step: 0, totalSteps: 0, secondsPerStep: 0, losses: [], checkpoints: [], validations: [] };
 
 function eta(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds <= 0) return '—';
@@ -39,6 +43,8 @@ function reduce(run: RunView, p: TrainProgress): RunView {
       return { ...run, checkpoints: [...run.checkpoints, { step: p.step, totalBytes: p.totalBytes }] };
     case 'paused':
       return { ...run, paused: p.paused };
+    case 'validation':
+      return { ...run, validations: [{ step: p.step, images: p.images }, ...run.validations] };
   }
 }
 
@@ -133,6 +139,7 @@ export function TrainingRun({
               ))}
             </ul>
           )}
+          <ValidationImages sets={run.validations} />
         </>
       )}
       {run.result && (

@@ -1,7 +1,10 @@
 // Hyperparameters with the reference recipe as defaults (the advanced ones folded), and what a run
-// would cost in steps and checkpoint storage.
+// would cost in steps, checkpoint storage and GPU memory.
+import { useId } from 'react';
+import { defaultTrainConfig } from '../pipelines/fine-tune/train-config';
+import type { TrainingPlan } from '../pipelines/fine-tune/training-plan';
 import type { ModelInfo, TrainParams } from '../worker/messages';
-import { formatBytes } from './format';
+import { formatBytes, formatCount } from './format';
 import { CheckField, NumberField, SelectField } from './NumberField';
 
 export interface TrainingSettings {
@@ -29,6 +32,9 @@ export interface TrainingSettings {
   minSnrGamma: number;
   flip: boolean;
   validateEvery: number;
+  validationSteps: number;
+  /** One prompt a line, as typed. */
+  validationPrompts: string;
 }
 
 /** The reference recipe (DEVELOPERS.md): SD 1.5 UNet, batch 1 × 8 accumulation, 1 epoch, lr 1e-6, 512 px. */
@@ -56,6 +62,8 @@ export const REFERENCE_RECIPE: TrainingSettings = {
   minSnrGamma: 0,
   flip: false,
   validateEvery: 0,
+  validationSteps: defaultTrainConfig().validationSteps,
+  validationPrompts: defaultTrainConfig().validationPrompts.join('\n'),
 };
 
 /** The run's settings as the trainer takes them. */
@@ -84,12 +92,30 @@ export function trainConfigOf(t: TrainingSettings, captionTemplate: string): Ext
     noiseOffset: t.noiseOffset,
     captionTemplate,
     validationEvery: t.validateEvery,
+    validationSteps: t.validationSteps,
+    validationPrompts: validationPrompts(t),
   };
 }
 
-function Estimate({ t, images, model }: { t: TrainingSettings; images: number; model: ModelInfo | undefined }) {
+function validationPrompts(t: TrainingSettings): string[] {
+  return t.validationPrompts
+    .split('\n')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
+}
+
+/** The plan's settings: the page asks the worker for the plan of these on the loaded model. */
+export function planParamsOf(t: TrainingSettings) {
+  return { mode: t.mode, rank: t.loraRank, resolution: t.resolution, batch: t.batch, gradCheckpointing: t.gradientCheckpointing };
+}
+
+/** What the worker planned for the current settings, or why it could not. */
+export type PlanState = { plan: TrainingPlan } | { error: string } | undefined;
+
+function Estimate({ t, images, model, plan }: { t: TrainingSettings; images: number; model: ModelInfo | undefined; plan: PlanState }) {
   const steps = t.steps > 0 ? t.steps : Math.ceil((images * t.epochs) / (t.batch * t.accumulation));
   const unet = model?.components.find((c) => c.name === 'unet')?.parameters;
+  const adapters = plan && 'plan' in plan && t.mode === 'lora' ? plan.plan.trainableParams : undefined;
   const checkpoints = Math.min(t.keepCheckpoints, Math.max(1, Math.floor(steps / t.checkpointEvery)));
   return (
     <div className="estimate" data-testid="estimate">
@@ -105,7 +131,20 @@ function Estimate({ t, images, model }: { t: TrainingSettings; images: number; m
           state (f32 master weights and two AdamW moments) with the newest.
         </p>
       )}
-      {t.mode === 'full' && unet === undefined && <p className="hint">Load a model to estimate checkpoint storage.</p>}
+      {adapters !== undefined && (
+        <p>
+          Storage: {checkpoints} checkpoint{checkpoints === 1 ? '' : 's'} of {formatBytes(adapters * 2)} (f16 adapters, {formatCount(adapters)} parameters at
+          rank {t.loraRank}) + {formatBytes(adapters * 12)} of resume state (f32 adapters and two AdamW moments) with the newest.
+        </p>
+      )}
+      {plan && 'plan' in plan && (
+        <p>
+          GPU memory plan: about {formatBytes(plan.plan.peak)} (frozen weights {formatBytes(plan.plan.frozenWeights)}, trainable state{' '}
+          {formatBytes(plan.plan.trainableState)}, activations {formatBytes(plan.plan.activations)}); compare it with the memory budget.
+        </p>
+      )}
+      {plan && 'error' in plan && <p className="hint">No memory plan: {plan.error}</p>}
+      {model === undefined && <p className="hint">Load a model to estimate checkpoint storage and GPU memory.</p>}
       <p className="hint">Time: measured on the first step; the ETA follows from it.</p>
     </div>
   );
@@ -116,13 +155,16 @@ export function TrainingSettingsForm({
   onChange,
   images,
   model,
+  plan,
 }: {
   t: TrainingSettings;
   onChange: (t: TrainingSettings) => void;
   images: number;
   model: ModelInfo | undefined;
+  plan: PlanState;
 }) {
   const set = <K extends keyof TrainingSettings>(key: K) => (value: TrainingSettings[K]) => onChange({ ...t, [key]: value });
+  const promptsId = useId();
   return (
     <fieldset>
       <legend>Training</legend>
@@ -174,20 +216,31 @@ export function TrainingSettingsForm({
           <NumberField label="Noise offset" min={0} max={1} step={0.01} value={t.noiseOffset} onChange={set('noiseOffset')} />
           <NumberField label="Min-SNR γ (0 = off)" min={0} step={0.5} value={t.minSnrGamma} onChange={set('minSnrGamma')} />
           <NumberField label="Keep last checkpoints" min={1} max={20} value={t.keepCheckpoints} onChange={set('keepCheckpoints')} />
+          <NumberField label="Validation images every (steps, 0 = off)" min={0} value={t.validateEvery} onChange={set('validateEvery')} />
           <NumberField
-            label="Validation images every (steps, 0 = off)"
-            min={0}
-            value={t.validateEvery}
-            onChange={set('validateEvery')}
-            disabled
-            hint="Coming with the generation pipeline (issue 6)."
+            label="Validation denoising steps"
+            min={1}
+            max={150}
+            value={t.validationSteps}
+            onChange={set('validationSteps')}
+            disabled={t.validateEvery === 0}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={promptsId}>Validation prompts (one a line; a fixed seed, at the training resolution)</label>
+          <textarea
+            id={promptsId}
+            rows={2}
+            value={t.validationPrompts}
+            disabled={t.validateEvery === 0}
+            onChange={(e) => set('validationPrompts')(e.target.value)}
           />
         </div>
         <CheckField label="Mixed precision (f16 compute, f32 masters)" checked={t.mixedPrecision} onChange={set('mixedPrecision')} />
         <CheckField label="Gradient checkpointing (less memory, slower)" checked={t.gradientCheckpointing} onChange={set('gradientCheckpointing')} />
         <CheckField label="Random horizontal flip" checked={t.flip} onChange={set('flip')} />
       </details>
-      <Estimate t={t} images={images} model={model} />
+      <Estimate t={t} images={images} model={model} plan={plan} />
     </fieldset>
   );
 }

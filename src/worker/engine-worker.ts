@@ -16,7 +16,7 @@ import { CancelledError, serializeError, type EngineMethods, type MethodName, ty
 import { loadModel } from './model-loader';
 import { exportStencil, openImage, stencilPreview } from './stencil-handlers';
 import { clearModelCache, storageInfo } from './storage-handlers';
-import { resumableRuns, setPaused, train } from './training-handlers';
+import { planTraining, resumableRuns, setPaused, train } from './training-handlers';
 
 type Handlers = { [M in MethodName]: (params: EngineMethods[M]['params'], ctx: HandlerContext) => Promise<EngineMethods[M]['result']> };
 
@@ -92,6 +92,7 @@ const handlers: Handlers = {
   train: (params, ctx) => train(params, ctx),
   pauseTraining: async ({ paused }) => setPaused(paused),
   resumableRuns: () => resumableRuns(),
+  trainingPlan: async (params) => planTraining(params),
   generate: (params, ctx) => generateImages(params, ctx),
 };
 

@@ -1,20 +1,25 @@
 // A fine-tuning run in the worker: the loaded model's UNet (all of it, or LoRA adapters) trained on the
 // chosen dataset with the lead's Trainer, a checkpoint (with exact-resume state) every N steps and when
-// stopped, the run recorded in IndexedDB with its losses, and the tab holding the run's Web Lock so a
-// reload shows it as interrupted and offers to resume it exactly.
+// stopped, validation images every N steps, the run recorded in IndexedDB with its losses, and the tab
+// holding the run's Web Lock so a reload shows it as interrupted and offers to resume it exactly.
 import type { DatasetSelection } from '../data/dataset-selection';
-import { attachLora } from '../nn/lora';
+import { engine } from '../engine/engine';
+import { attachLora, detachLora } from '../nn/lora';
+import { GenerationCancelledError } from '../pipelines/generation-errors';
+import { ACTIVATION_FACTOR } from '../pipelines/fine-tune/fit-memory';
 import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../pipelines/fine-tune/train-config';
 import { loadRunState, saveRunCheckpoint } from '../pipelines/fine-tune/run-checkpoint';
 import { makeTrainable } from '../pipelines/fine-tune/trainable';
 import { Trainer } from '../pipelines/fine-tune/trainer';
+import { trainingPlan, type TrainingPlan } from '../pipelines/fine-tune/training-plan';
+import { VALIDATION_SEED, validationImages } from '../pipelines/fine-tune/validation';
 import { RunStore, runLockName } from '../storage/run-store';
 import { openStencilDatabase } from '../storage/stencil-database';
 import { checkpointStore } from './checkpoint-handlers';
 import { chosenDataset } from './dataset-handlers';
 import type { HandlerContext } from './handler-context';
-import type { ResumableRun, TrainParams, TrainProgress, TrainResult } from './messages';
-import { loadedModelForTraining } from './model-loader';
+import type { EngineMethods, ResumableRun, TrainParams, TrainProgress, TrainResult } from './messages';
+import { loadedModel, loadedModelForTraining } from './model-loader';
 
 /** What a run record keeps so the run can be resumed: its settings and what it was trained on. */
 interface RunConfig {
@@ -42,6 +47,22 @@ export async function resumableRuns(): Promise<ResumableRun[]> {
     model: r.config.model,
     dataset: r.config.dataset,
   }));
+}
+
+/** The memory plan of a run on the loaded model, from its configs alone (for the page's estimate). */
+export function planTraining(p: EngineMethods['trainingPlan']['params']): TrainingPlan {
+  const { unet, textEncoder, vae } = loadedModel().pipeline;
+  return trainingPlan(
+    { textEncoder: textEncoder.config, unet: unet.config, vae: vae.config },
+    {
+      mode: p.mode,
+      precision: engine().precision,
+      size: p.resolution,
+      batch: p.batch,
+      rank: p.rank,
+      activationFactor: p.gradCheckpointing ? ACTIVATION_FACTOR.checkpointed : ACTIVATION_FACTOR.plain,
+    },
+  );
 }
 
 /** Pause is a gate the loop waits at between steps; resolving it lets the run continue. */
@@ -89,11 +110,21 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
   const dataset = chosenDataset(run.config.selection);
   const emit = (detail: TrainProgress, step: number, total: number, label: string) => ctx.progress(step, total, label, detail);
   const info = { runId: run.id, baseModel: model.name, captionTemplate: config.captionTemplate, mode: config.mode };
-  const trainable =
-    config.mode === 'lora'
-      ? attachLora(pipeline.unet, { rank: config.rank, alpha: config.alpha, targets: config.loraTargets, seed: config.seed })
-      : makeTrainable(pipeline.unet);
-  const trainer = new Trainer(pipeline, trainable, dataset, config, resume && { state: resume.state, tensors: resume.tensors });
+  const lora = config.mode === 'lora' ? attachLora(pipeline.unet, { rank: config.rank, alpha: config.alpha, targets: config.loraTargets, seed: config.seed }) : undefined;
+  const trainable = lora ?? makeTrainable(pipeline.unet);
+  // The run's adapters come off at its end (its checkpoints keep them): the next run or generation starts
+  // from the base UNet.
+  const release = () => {
+    if (lora) detachLora(lora.adapters);
+    // Full-UNet mode: restoring the base weights that makeTrainable replaced belongs here.
+  };
+  let trainer: Trainer;
+  try {
+    trainer = new Trainer(pipeline, trainable, dataset, config, resume && { state: resume.state, tensors: resume.tensors });
+  } catch (e) {
+    release();
+    throw e;
+  }
   active = true;
   let lastSaved = trainer.step;
   let lastLoss: number | undefined;
@@ -102,6 +133,22 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
     lastSaved = trainer.step;
     await store.update(run.id, { lastCheckpointId: manifest.id, step: trainer.step });
     emit({ kind: 'checkpoint', runId: run.id, step: trainer.step, totalBytes: manifest.totalBytes }, trainer.step, trainer.totalSteps, `checkpoint at step ${trainer.step} saved`);
+  };
+  // Generation with the weights being trained (LoRA adapters apply in the forward); its noise has its own
+  // seed, so the trainer's random stream and data order, and with them exact resume, are untouched.
+  const validate = async (step: number) => {
+    try {
+      const images = await validationImages(pipeline, config.validationPrompts, {
+        size: config.resolution,
+        steps: config.validationSteps,
+        seed: VALIDATION_SEED,
+        signal: ctx.signal,
+      });
+      emit({ kind: 'validation', runId: run.id, step, images }, step, trainer.totalSteps, `validation images at step ${step}`);
+    } catch (e) {
+      // Stop during validation: the run stops as it does between steps.
+      if (!(e instanceof GenerationCancelledError)) throw e;
+    }
   };
   try {
     // Held while this tab trains: a run marked running whose lock nobody holds was interrupted.
@@ -121,6 +168,7 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
         await store.recordLosses(run.id, [{ step: report.step, loss: report.loss }]);
         emit({ kind: 'step', runId: run.id, report }, report.step, report.totalSteps, `step ${report.step} of ${report.totalSteps}`);
         if (report.step % config.checkpointEvery === 0 || trainer.done) await checkpoint();
+        if (config.validationEvery > 0 && report.step % config.validationEvery === 0) await validate(report.step);
       }
       const stopped = !trainer.done;
       // A stopped run keeps its progress: save what was trained since the last checkpoint, then it can resume.
@@ -135,5 +183,6 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
     active = false;
     pause = undefined;
     trainer.dispose();
+    release();
   }
 }

@@ -34,6 +34,8 @@ export interface TrainConfig {
   captionTemplate: string;
   validationEvery: number;
   validationPrompts: string[];
+  /** Denoising steps of each validation image. */
+  validationSteps: number;
 }
 
 export function defaultTrainConfig(mode: TrainMode = 'full'): TrainConfig {
@@ -62,6 +64,7 @@ export function defaultTrainConfig(mode: TrainMode = 'full'): TrainConfig {
     captionTemplate: 'sketch of {name}',
     validationEvery: 0,
     validationPrompts: ['sketch of a cat', 'sketch of a house'],
+    validationSteps: 20,
   };
 }
 
@@ -81,5 +84,10 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!Number.isInteger(c.warmup) || c.warmup < 0) throw new RangeError(`warmup must be a non-negative integer, got ${c.warmup}`);
   if (c.resolution % 8 !== 0 || c.resolution < 32) throw new RangeError(`resolution must be a multiple of 8 and at least 32, got ${c.resolution}`);
   if (c.minSnrGamma < 0) throw new RangeError(`min-snr must be ≥ 0, got ${c.minSnrGamma}`);
+  if (!Number.isInteger(c.validationEvery) || c.validationEvery < 0) throw new RangeError(`validation-every must be a non-negative integer, got ${c.validationEvery}`);
+  if (c.validationEvery > 0) {
+    positiveInt('validation-steps', c.validationSteps);
+    if (c.validationPrompts.length === 0) throw new RangeError('validation images need at least one prompt');
+  }
   if (!c.captionTemplate.includes('{name}')) throw new RangeError(`caption template "${c.captionTemplate}" has no {name}`);
 }

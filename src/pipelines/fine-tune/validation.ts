@@ -5,6 +5,9 @@ import type { StableDiffusionPipeline } from '../load-pipeline';
 import { formatParameters } from '../png-parameters';
 import { generate } from '../text-to-image';
 
+/** Fixed rather than the run's seed, so that runs with different seeds show comparable pictures. */
+export const VALIDATION_SEED = 42;
+
 export interface ValidationImage {
   prompt: string;
   /** PNG bytes with the generation parameters in their text chunk. */
@@ -14,11 +17,12 @@ export interface ValidationImage {
 export async function validationImages(
   pipeline: StableDiffusionPipeline,
   prompts: readonly string[],
-  options: { size: number; steps: number; seed: number },
+  options: { size: number; steps: number; seed: number; signal?: AbortSignal },
 ): Promise<ValidationImage[]> {
+  const { size, steps, seed, signal } = options;
   const out: ValidationImage[] = [];
   for (const prompt of prompts) {
-    const r = await generate(pipeline, { prompt, style: 'none', width: options.size, height: options.size, steps: options.steps, seed: options.seed });
+    const r = await generate(pipeline, { prompt, style: 'none', width: size, height: size, steps, seed, signal });
     out.push({ prompt, png: encodePng(r.images[0], { parameters: formatParameters(r.parameters) }) });
   }
   return out;
