@@ -28,6 +28,8 @@ export function App() {
   const { client, gpu } = useEngine(budgetGb * GB);
   const [view, setView] = useSetting<ViewId>('view', 'model');
   const [model, setModel] = useState<ModelInfo>();
+  /** The stored checkpoint the generator uses; '' for the base model. */
+  const [checkpointId, setCheckpointId] = useSetting('generatorCheckpoint', '');
 
   const changeBudget = (gb: number) => {
     setBudgetGb(gb);
@@ -57,9 +59,23 @@ export function App() {
             'model',
             <ModelView client={client} gpu={gpu} model={model} onLoaded={setModel} budgetGb={budgetGb} onBudget={changeBudget} />,
           )}
-          {panel('generate', <GenerateView client={client} gpu={gpu} model={model} />)}
+          {panel(
+            'generate',
+            <GenerateView client={client} gpu={gpu} model={model} visible={view === 'generate'} checkpointId={checkpointId} onCheckpoint={setCheckpointId} />,
+          )}
           {panel('train', <TrainView client={client} gpu={gpu} model={model} />)}
-          {panel('checkpoints', <CheckpointsView client={client} visible={view === 'checkpoints'} />)}
+          {panel(
+            'checkpoints',
+            <CheckpointsView
+              client={client}
+              visible={view === 'checkpoints'}
+              model={model}
+              onUse={(id) => {
+                setCheckpointId(id);
+                setView('generate');
+              }}
+            />,
+          )}
           {panel('stencil', <StencilView client={client} />)}
         </main>
       )}

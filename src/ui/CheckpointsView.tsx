@@ -1,15 +1,29 @@
 // The Checkpoints view: what training saved in this browser (step, loss, size, date), newest first, with
-// export (a diffusers unet/ folder or a LoRA file) and delete. Loading one into the generator waits on it.
+// "use in the generator" (it becomes the Generate view's weights), export (a diffusers unet/ folder or a LoRA
+// file) and delete.
 import { useCallback, useEffect, useState } from 'react';
 import type { CheckpointSummary } from '../storage/checkpoint-format';
 import type { EngineClient } from '../worker/engine-client';
-import { ComingWith } from './ComingWith';
+import type { ModelInfo } from '../worker/messages';
 import { ErrorNotice } from './ErrorNotice';
 import { formatBytes } from './format';
 import { SelectField } from './NumberField';
 import { saveFiles } from './save-files';
 
-function CheckpointRow({ c, onExport, onDelete }: { c: CheckpointSummary; onExport: () => void; onDelete: () => void }) {
+function CheckpointRow({
+  c,
+  model,
+  onUse,
+  onExport,
+  onDelete,
+}: {
+  c: CheckpointSummary;
+  model: ModelInfo | undefined;
+  onUse: () => void;
+  onExport: () => void;
+  onDelete: () => void;
+}) {
+  const usable = model?.name === c.baseModel;
   return (
     <tr>
       <td>{c.step}</td>
@@ -21,8 +35,15 @@ function CheckpointRow({ c, onExport, onDelete }: { c: CheckpointSummary; onExpo
         {c.runId.slice(0, 8)}
         {c.hasRunState && ' · resumable'}
       </td>
+      <td>{c.baseModel}</td>
       <td className="row">
-        <button type="button" className="secondary" disabled aria-describedby="checkpoint-load-coming">
+        <button
+          type="button"
+          onClick={onUse}
+          disabled={!usable}
+          title={usable ? undefined : `Load the model "${c.baseModel}" first`}
+          aria-label={`Load the checkpoint at step ${c.step} into the generator`}
+        >
           Load into the generator
         </button>
         <button type="button" className="secondary" onClick={onExport} aria-label={`Export the checkpoint at step ${c.step}`}>
@@ -36,7 +57,18 @@ function CheckpointRow({ c, onExport, onDelete }: { c: CheckpointSummary; onExpo
   );
 }
 
-export function CheckpointsView({ client, visible }: { client: EngineClient; visible: boolean }) {
+export function CheckpointsView({
+  client,
+  visible,
+  model,
+  onUse,
+}: {
+  client: EngineClient;
+  visible: boolean;
+  model: ModelInfo | undefined;
+  /** Makes the checkpoint the generator's weights and shows the Generate view. */
+  onUse: (id: string) => void;
+}) {
   const [list, setList] = useState<CheckpointSummary[]>();
   const [error, setError] = useState<Error>();
   const [dtype, setDtype] = useState<'f16' | 'f32'>('f16');
@@ -75,17 +107,18 @@ export function CheckpointsView({ client, visible }: { client: EngineClient; vis
               <th scope="col">Size</th>
               <th scope="col">Saved</th>
               <th scope="col">Run</th>
+              <th scope="col">Trained from</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
           <tbody>
             {list.map((c) => (
-              <CheckpointRow key={c.id} c={c} onExport={() => exportOne(c)} onDelete={() => remove(c)} />
+              <CheckpointRow key={c.id} c={c} model={model} onUse={() => onUse(c.id)} onExport={() => exportOne(c)} onDelete={() => remove(c)} />
             ))}
           </tbody>
         </table>
       )}
-      <ComingWith id="checkpoint-load-coming" feature="the next app step: a checkpoint as the generator's UNet (the pipeline loader takes one), compared with the base model on the same seed" />
+      {list && list.length > 0 && !model && <p className="hint">Load the model a checkpoint was trained from to generate with it or export it.</p>}
       <div className="row">
         <SelectField
           label="Export precision (full UNet)"

@@ -1,12 +1,14 @@
 // The Generate view: prompt and sampling settings (kept across reloads), the full prompt the model will
-// see, img2img and LoRA inputs; a run with its live preview, progress and cancel; the session's results.
-import { useId, useRef, useState } from 'react';
+// see, the UNet weights (base model or a stored checkpoint, or both side by side on one seed), img2img and
+// LoRA inputs; a run with its live preview, progress and cancel; the gallery, kept across reloads.
+import { useEffect, useId, useState } from 'react';
 import { stylePrompt, type PromptStyle } from '../pipelines/prompt-style';
+import type { CheckpointSummary } from '../storage/checkpoint-format';
+import type { GalleryResult } from '../storage/gallery-store';
 import type { EngineClient } from '../worker/engine-client';
-import type { GenerateParams, GenerateProgress, ModelInfo, OpenedImage } from '../worker/messages';
-import { ComingWith } from './ComingWith';
+import type { GenerateOutput, GenerateParams, GenerateProgress, ModelInfo, OpenedImage } from '../worker/messages';
 import { ErrorNotice } from './ErrorNotice';
-import { GenerationResults, type GenerationRecord } from './GenerationResults';
+import { GenerationResults } from './GenerationResults';
 import { ImageChooser } from './ImageChooser';
 import { ProgressBar } from './ProgressBar';
 import { RgbaCanvas } from './RgbaCanvas';
@@ -14,6 +16,7 @@ import { useTask } from './use-task';
 import { NeedsGpu } from './NoGpuBanner';
 import { CheckField, NumberField, SelectField } from './NumberField';
 import type { GpuState } from './use-engine';
+import { useGallery } from './use-gallery';
 import { useSetting } from './use-setting';
 
 const SCHEDULERS = [
@@ -64,6 +67,14 @@ function randomSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
 }
 
+function galleryResult(o: GenerateOutput): GalleryResult {
+  return { weights: o.weights, prompt: o.prompt, negative: o.negative, seed: o.seed, parameters: o.parameters, images: o.images, notes: o.notes };
+}
+
+function checkpointName(c: CheckpointSummary): string {
+  return `checkpoint at step ${c.step} (${c.mode === 'full' ? 'full UNet' : 'LoRA'}${c.loss === undefined ? '' : `, loss ${c.loss.toFixed(4)}`}, run ${c.runId.slice(0, 8)})`;
+}
+
 function paramsOf(s: GenerateSettings, initImage: OpenedImage | undefined, loras: GenerateParams['loras']): GenerateParams {
   const { scheduler } = s;
   const karras = scheduler === 'dpmpp-2m-karras';
@@ -90,15 +101,18 @@ function PromptFields({
   s,
   set,
   model,
+  checkpoint,
 }: {
   s: GenerateSettings;
   set: <K extends keyof GenerateSettings>(k: K) => (v: GenerateSettings[K]) => void;
   model: ModelInfo | undefined;
+  checkpoint: CheckpointSummary | undefined;
 }) {
   const promptId = useId();
   const negativeId = useId();
   // The same styling the pipeline applies, so the prompt shown is the prompt used.
-  const styled = stylePrompt(s.prompt, s.negative || undefined, s.style, { fineTuned: model?.fineTuned ?? false, captionTemplate: model?.captionTemplate });
+  const tuned = checkpoint ? { fineTuned: true, captionTemplate: checkpoint.captionTemplate } : { fineTuned: model?.fineTuned ?? false, captionTemplate: model?.captionTemplate };
+  const styled = stylePrompt(s.prompt, s.negative || undefined, s.style, tuned);
   return (
     <fieldset>
       <legend>Prompt</legend>
@@ -133,7 +147,65 @@ function PromptFields({
   );
 }
 
-export function GenerateView({ client, gpu, model }: { client: EngineClient; gpu: GpuState; model: ModelInfo | undefined }) {
+/** The checkpoints stored in this browser, refreshed whenever the view is shown (training adds them). */
+function useCheckpoints(client: EngineClient, visible: boolean) {
+  const [list, setList] = useState<CheckpointSummary[]>([]);
+  useEffect(() => {
+    if (visible) client.call('checkpoints', {}).then(setList, () => setList([]));
+  }, [client, visible]);
+  return list;
+}
+
+function WeightsPicker({
+  model,
+  checkpoints,
+  value,
+  onChange,
+}: {
+  model: ModelInfo | undefined;
+  checkpoints: CheckpointSummary[];
+  value: string;
+  onChange: (id: string) => void;
+}) {
+  const usable = checkpoints.filter((c) => c.baseModel === model?.name);
+  const others = checkpoints.length - usable.length;
+  const missing = value !== '' && !usable.some((c) => c.id === value);
+  return (
+    <fieldset>
+      <legend>Weights</legend>
+      <SelectField
+        label="UNet weights"
+        value={missing ? '' : value}
+        options={[['', model ? `base model (${model.name})` : 'base model'], ...usable.map((c) => [c.id, checkpointName(c)] as [string, string])]}
+        onChange={onChange}
+      />
+      {usable.length === 0 && <p className="hint">No checkpoints of this model yet: the Train view saves them.</p>}
+      {missing && checkpoints.length > 0 && <p className="hint">The chosen checkpoint is gone or belongs to another model: using the base model.</p>}
+      {others > 0 && (
+        <p className="hint">
+          {others} checkpoint{others === 1 ? ' was' : 's were'} trained from another model: load that model to use {others === 1 ? 'it' : 'them'}.
+        </p>
+      )}
+    </fieldset>
+  );
+}
+
+export function GenerateView({
+  client,
+  gpu,
+  model,
+  visible,
+  checkpointId,
+  onCheckpoint,
+}: {
+  client: EngineClient;
+  gpu: GpuState;
+  model: ModelInfo | undefined;
+  visible: boolean;
+  /** The chosen stored checkpoint's id; '' for the base model. */
+  checkpointId: string;
+  onCheckpoint: (id: string) => void;
+}) {
   const [s, setSettings] = useSetting('generate', DEFAULTS);
   const set =
     <K extends keyof GenerateSettings>(key: K) =>
@@ -144,28 +216,41 @@ export function GenerateView({ client, gpu, model }: { client: EngineClient; gpu
   const loraId = useId();
   const run = useTask<unknown>();
   const [preview, setPreview] = useState<GenerateProgress['preview']>();
-  const [records, setRecords] = useState<GenerationRecord[]>([]);
-  const nextId = useRef(1);
+  const gallery = useGallery();
+  const checkpoints = useCheckpoints(client, visible);
+  const checkpoint = checkpoints.find((c) => c.id === checkpointId && c.baseModel === model?.name);
 
-  const start = () =>
+  /** One run, or the base model then the checkpoint on one seed (the reference's comparison). */
+  const start = (compare: boolean) =>
     run.run(async (o) => {
       setPreview(undefined);
-      const output = await client.call('generate', paramsOf(s, initImage, loras), {
-        signal: o.signal,
-        onProgress: (done, total, label, detail) => {
-          o.onProgress?.(done, total, label);
-          if (detail?.preview) setPreview(detail.preview);
-        },
-      });
-      setRecords((r) => [{ id: nextId.current++, output }, ...r]);
-      return output;
+      const seed = s.lockSeed ? s.seed : randomSeed();
+      const weights = compare ? [undefined, checkpoint!] : [checkpoint];
+      const results: GalleryResult[] = [];
+      for (const c of weights) {
+        const output = await client.call(
+          'generate',
+          { ...paramsOf(s, initImage, loras), seed, checkpointId: c?.id },
+          {
+            signal: o.signal,
+            onProgress: (done, total, label, detail) => {
+              o.onProgress?.(done, total, compare ? `${c ? 'checkpoint' : 'base model'}: ${label ?? ''}` : label);
+              if (detail?.preview) setPreview(detail.preview);
+            },
+          },
+        );
+        results.push(galleryResult(output));
+      }
+      await gallery.add(results);
+      return results;
     });
 
   return (
     <NeedsGpu gpu={gpu} what="Generating images">
       <div className="columns">
         <div className="stack">
-          <PromptFields s={s} set={set} model={model} />
+          <PromptFields s={s} set={set} model={model} checkpoint={checkpoint} />
+          <WeightsPicker model={model} checkpoints={checkpoints} value={checkpointId} onChange={onCheckpoint} />
           <fieldset>
             <legend>Sampling</legend>
             <div className="grid2">
@@ -232,13 +317,24 @@ export function GenerateView({ client, gpu, model }: { client: EngineClient; gpu
             ))}
           </fieldset>
           <div className="row">
-            <button type="button" onClick={start} disabled={!model || run.running}>
+            <button type="button" onClick={() => start(false)} disabled={!model || run.running}>
               Generate
+            </button>
+            <button
+              type="button"
+              className="secondary"
+              onClick={() => start(true)}
+              disabled={!model || !checkpoint || run.running}
+              title={checkpoint ? undefined : 'Choose a checkpoint under Weights first'}
+            >
+              Compare with the base model
             </button>
             {!model && <span className="hint">Load a model first (Model view).</span>}
             {model && s.width !== model.sampleSize && <span className="hint">This model was trained at {model.sampleSize} px.</span>}
           </div>
-          <ComingWith feature="the gallery store (results kept across reloads) and base-versus-checkpoint comparison" />
+          {checkpoint && (
+            <p className="hint">Compare generates with the base model, then with the checkpoint, on the same seed; each gets its own prompt style under auto.</p>
+          )}
         </div>
         <div className="stack">
           {run.running && (
@@ -249,7 +345,7 @@ export function GenerateView({ client, gpu, model }: { client: EngineClient; gpu
             </section>
           )}
           <ErrorNotice error={run.error} context="Generating" />
-          <GenerationResults client={client} records={records} />
+          <GenerationResults client={client} records={gallery.records} error={gallery.error} onDelete={gallery.remove} onClear={gallery.clear} />
         </div>
       </div>
     </NeedsGpu>

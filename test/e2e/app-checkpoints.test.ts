@@ -55,7 +55,7 @@ function manifest(step: number, loss: number): { manifest: CheckpointManifest; b
 async function putCheckpoint(page: Page, c: ReturnType<typeof manifest>): Promise<void> {
   await page.evaluate(async ({ manifest, bytes }) => {
     const db = await new Promise<IDBDatabase>((resolve, reject) => {
-      const r = indexedDB.open('stencil-diffusion', 1);
+      const r = indexedDB.open('stencil-diffusion');
       r.onsuccess = () => resolve(r.result);
       r.onerror = () => reject(r.error);
     });
@@ -88,7 +88,7 @@ describe('Checkpoints view', () => {
     const rows = panel.getByTestId('checkpoint-list').locator('tbody tr');
     await expect.poll(() => rows.count()).toBe(2);
     expect(await rows.nth(0).textContent()).toMatch(/^4.*0\.0987.*full UNet.*32 B/);
-    expect(await panel.getByRole('button', { name: 'Load into the generator' }).first().isDisabled()).toBe(true);
+    expect(await panel.getByRole('button', { name: 'Load the checkpoint at step 4 into the generator' }).isDisabled()).toBe(true);
     await screenshot(page, 'view-checkpoints');
 
     page.once('dialog', (d) => d.accept());
@@ -98,7 +98,7 @@ describe('Checkpoints view', () => {
     const chunks = await page.evaluate(
       () =>
         new Promise<number>((resolve) => {
-          const r = indexedDB.open('stencil-diffusion', 1);
+          const r = indexedDB.open('stencil-diffusion');
           r.onsuccess = () => {
             const req = r.result.transaction('chunks').objectStore('chunks').count();
             req.onsuccess = () => resolve(req.result);

@@ -1,6 +1,7 @@
 // Generation in the browser: the golden tiny SD 1.5 (32 px, 4 steps, fixed seed) from the Generate view, with
 // the progress bar running to the last step; the PNG download decodes at the chosen size and carries the
-// A1111 `parameters`; the same image turned into a stencil downloads as a path-only SVG.
+// A1111 `parameters`; the same image turned into a stencil downloads as a path-only SVG; the gallery keeps
+// the result across a reload.
 import { resolve } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +65,19 @@ describe('Generate view', () => {
     const elements = new Set([...svg.bytes.toString('utf8').matchAll(/<([a-zA-Z][\w:-]*)/g)].map((m) => m[1]));
     expect([...elements].sort()).toEqual(['path', 'svg']);
     await screenshot(page, 'view-generate-stencil');
+
+    // The gallery is kept in IndexedDB: after a reload the result is there with its parameters and PNG.
+    await page.reload();
+    await expect.poll(() => page.getByTestId('gpu-status').textContent(), { timeout: 60_000 }).toBe('GPU ready');
+    const kept = (await showView(page, 'Generate')).getByTestId('result');
+    await expect.poll(() => kept.count(), { timeout: 30_000 }).toBe(1);
+    expect(await kept.getByTestId('result-parameters').textContent()).toBe(parameters);
+    expect(await kept.getByRole('heading', { level: 3 }).textContent()).toBe('base model');
+    const again = await download(page, kept.getByRole('button', { name: 'Download PNG' }));
+    expect(again.bytes.equals(png.bytes)).toBe(true);
+    page.once('dialog', (d) => d.accept());
+    await page.getByRole('button', { name: 'Clear gallery' }).click();
+    await expect.poll(() => kept.count()).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   }, 420_000); // SwiftShader on a busy 2-core box: one to three minutes
