@@ -17,6 +17,7 @@ import { RunStore, runLockName } from '../storage/run-store';
 import { openStencilDatabase } from '../storage/stencil-database';
 import { checkpointStore } from './checkpoint-handlers';
 import { chosenDataset } from './dataset-handlers';
+import { markTrained, selectGeneratorWeights } from './generator-weights';
 import type { HandlerContext } from './handler-context';
 import type { EngineMethods, ResumableRun, TrainParams, TrainProgress, TrainResult } from './messages';
 import { loadedModel, loadedModelForTraining } from './model-loader';
@@ -84,6 +85,10 @@ export function setPaused(paused: boolean): void {
 export async function train(params: TrainParams, ctx: HandlerContext): Promise<TrainResult> {
   if (active) throw new Error('a training run is already in progress in this tab');
   const { info: model, pipeline } = await loadedModelForTraining(ctx);
+  // A run trains the model's own weights: no checkpoint in the generator, no LoRA files merged.
+  await selectGeneratorWeights(undefined, ctx);
+  pipeline.loras?.restore();
+  pipeline.loras = undefined;
   const store = await runStore();
   const checkpoints = await checkpointStore();
 
@@ -116,7 +121,8 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
   // from the base UNet.
   const release = () => {
     if (lora) detachLora(lora.adapters);
-    // Full-UNet mode: restoring the base weights that makeTrainable replaced belongs here.
+    // The full UNet was trained in place: generating with the base model reloads its weights.
+    else markTrained(`weights trained in this tab (run ${run.id.slice(0, 8)})`);
   };
   let trainer: Trainer;
   try {
