@@ -33,6 +33,8 @@ export class Engine {
   readonly limits: EngineLimits;
   readonly precision: Precision;
   private lost?: DeviceLostError;
+  private readonly lostListeners: ((error: DeviceLostError) => void)[] = [];
+  private simulatingLoss = false;
 
   private constructor(
     readonly adapter: GPUAdapter,
@@ -68,7 +70,9 @@ export class Engine {
       );
     });
     void device.lost.then((info) => {
-      if (info.reason !== 'destroyed') this.lost = new DeviceLostError(info.reason, info.message);
+      if (info.reason === 'destroyed' && !this.simulatingLoss) return;
+      this.lost = new DeviceLostError(this.simulatingLoss ? 'simulated' : info.reason, info.message || 'the device was destroyed');
+      for (const listener of this.lostListeners.splice(0)) listener(this.lost);
     });
   }
 
@@ -79,6 +83,18 @@ export class Engine {
     const engine = new Engine(adapter, device, new Set(features), bridge, options);
     current = engine;
     return engine;
+  }
+
+  /** Calls `listener` once when the device is lost (a driver reset, a GPU process crash), not when disposed. */
+  onLost(listener: (error: DeviceLostError) => void): void {
+    if (this.lost) listener(this.lost);
+    else this.lostListeners.push(listener);
+  }
+
+  /** Loses the device the way a driver reset does: how the app's recovery is exercised (tests, diagnostics). */
+  simulateDeviceLoss(): void {
+    this.simulatingLoss = true;
+    this.device.destroy();
   }
 
   get f16(): boolean {

@@ -1,5 +1,5 @@
 // The app shell: header with the GPU badge, the views as tabs, and the engine worker they all talk to.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { ModelInfo } from '../worker/messages';
 import { CheckpointsView } from './CheckpointsView';
 import { GB } from './format';
@@ -25,11 +25,15 @@ const VIEWS: readonly TabItem<ViewId>[] = [
 
 export function App() {
   const [budgetGb, setBudgetGb] = useSetting('memoryBudgetGb', 8);
-  const { client, gpu } = useEngine(budgetGb * GB);
+  const { client, gpu, restarts, lostMessage } = useEngine(budgetGb * GB);
   const [view, setView] = useSetting<ViewId>('view', 'model');
   const [model, setModel] = useState<ModelInfo>();
   /** The stored checkpoint the generator uses; '' for the base model. */
   const [checkpointId, setCheckpointId] = useSetting('generatorCheckpoint', '');
+  // A restarted engine has no model: the Model view loads the last one again.
+  useEffect(() => {
+    if (restarts > 0) setModel(undefined);
+  }, [restarts]);
 
   const changeBudget = (gb: number) => {
     setBudgetGb(gb);
@@ -52,12 +56,20 @@ export function App() {
         <GpuStatus gpu={gpu} />
       </header>
       {gpu.status === 'unavailable' && <NoGpuBanner gpu={gpu} />}
+      {lostMessage && (
+        <div className="notice" role="status" data-testid="device-lost">
+          <p>
+            <strong>The GPU was reset</strong> ({lostMessage.split('. The engine')[0]}). The engine restarted
+            {gpu.status === 'ready' ? '' : ' and is starting'}; the model is loaded again and a training run resumes from its last checkpoint.
+          </p>
+        </div>
+      )}
       <Tabs tabs={VIEWS} current={view} onChange={setView} />
       {client && (
         <main>
           {panel(
             'model',
-            <ModelView client={client} gpu={gpu} model={model} onLoaded={setModel} budgetGb={budgetGb} onBudget={changeBudget} />,
+            <ModelView client={client} gpu={gpu} restarts={restarts} model={model} onLoaded={setModel} budgetGb={budgetGb} onBudget={changeBudget} />,
           )}
           {panel(
             'generate',

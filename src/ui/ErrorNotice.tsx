@@ -5,7 +5,7 @@ const ADVICE: Record<string, string> = {
   SafetensorsError: 'The file is damaged or not a safetensors file: download it again.',
   UnsupportedModelError: 'Only Stable Diffusion 1.x and 2.x (text-to-image) models are supported.',
   GpuOutOfMemoryError: 'Raise the GPU memory budget if your GPU has more memory, close other GPU-heavy tabs, or load a smaller model.',
-  DeviceLostError: 'The GPU was reset. Reload the page to restart the engine.',
+  DeviceLostError: 'The engine restarts by itself and loads the model again: try again once the GPU shows ready. A training run resumes from its last checkpoint.',
   QuotaExceededError: 'Storage is full: clear cached models or delete checkpoints, then try again.',
   DatasetError: 'Choose a folder of PNG, JPEG or WebP images: class folders, ImageNet-Sketch synset folders, images with same-name .txt captions, or metadata.jsonl.',
   ImageDecodeError: 'Use a PNG, JPEG or WebP image.',

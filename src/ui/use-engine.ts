@@ -1,6 +1,8 @@
 // The engine worker as React state. The worker always runs (the stencil and dataset scans need no GPU);
 // the GPU engine inside it is starting, ready (with the GPU's facts) or unavailable (with what to do).
-import { useEffect, useState } from 'react';
+// When the GPU device is lost, the worker is replaced by a fresh one with a new engine: `restarts` counts
+// that, so the views reload what they had (the model; a training run resumes from its checkpoint).
+import { useEffect, useRef, useState } from 'react';
 import type { EngineInfo } from '../engine/engine';
 import { NoGpuError, noGpuAdvice } from '../engine/errors';
 import { EngineClient } from '../worker/engine-client';
@@ -13,6 +15,10 @@ export type GpuState =
 export interface EngineState {
   client: EngineClient | undefined;
   gpu: GpuState;
+  /** How many times the engine was restarted after losing the GPU device. */
+  restarts: number;
+  /** What the last device loss said, for the page to show. */
+  lostMessage?: string;
 }
 
 function precisionSetting(): 'auto' | 'f16' | 'f32' {
@@ -21,30 +27,42 @@ function precisionSetting(): 'auto' | 'f16' | 'f32' {
 }
 
 export function useEngine(memoryBudgetBytes: number): EngineState {
-  const [state, setState] = useState<EngineState>({ client: undefined, gpu: { status: 'starting' } });
+  const [state, setState] = useState<EngineState>({ client: undefined, gpu: { status: 'starting' }, restarts: 0 });
+  // A restarted engine gets the budget set by then, not the one the page opened with.
+  const budget = useRef(memoryBudgetBytes);
+  budget.current = memoryBudgetBytes;
   useEffect(() => {
-    const client = EngineClient.spawn();
-    // Browser tests drive the worker directly through this handle.
-    if (new URLSearchParams(location.search).has('e2e')) Object.assign(window, { stencilEngine: client });
     let live = true;
-    const settle = (gpu: GpuState) => live && setState({ client, gpu });
-    if (!('gpu' in navigator)) {
-      settle({ status: 'unavailable', message: 'This browser has no WebGPU.', advice: noGpuAdvice('no-webgpu') });
-    } else {
-      setState({ client, gpu: { status: 'starting' } });
-      client.call('start', { precision: precisionSetting(), memoryBudgetBytes }).then(
+    let client: EngineClient | undefined;
+    const boot = (restarts: number, lostMessage?: string) => {
+      const current = EngineClient.spawn();
+      client = current;
+      // Browser tests drive the worker directly through this handle.
+      if (new URLSearchParams(location.search).has('e2e')) Object.assign(window, { stencilEngine: current });
+      const settle = (gpu: GpuState) => live && client === current && setState({ client: current, gpu, restarts, lostMessage });
+      if (!('gpu' in navigator)) {
+        settle({ status: 'unavailable', message: 'This browser has no WebGPU.', advice: noGpuAdvice('no-webgpu') });
+        return;
+      }
+      settle({ status: 'starting' });
+      current.onDeviceLost = (error) => {
+        current.terminate(error);
+        if (live) boot(restarts + 1, error.message);
+      };
+      current.call('start', { precision: precisionSetting(), memoryBudgetBytes: budget.current }).then(
         (info) => settle({ status: 'ready', info }),
         (e: Error) => {
           const advice = e instanceof NoGpuError ? noGpuAdvice(e.reason) : 'Reload the page; if it persists, check chrome://gpu.';
           settle({ status: 'unavailable', message: e.message.split('. ')[0] + '.', advice });
         },
       );
-    }
+    };
+    boot(0);
     return () => {
       live = false;
-      client.terminate();
+      client?.terminate();
     };
-    // The budget only seeds the engine; later changes go through setMemoryBudget.
+    // The budget seeds each engine; changes in between go through setMemoryBudget.
   }, []);
   return state;
 }

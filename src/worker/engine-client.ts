@@ -35,6 +35,8 @@ function toError(e: SerializedError): Error {
 export class EngineClient {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** Called when the worker's GPU device is lost; the worker is of no further use then. */
+  onDeviceLost?: (error: Error) => void;
 
   constructor(private readonly worker: Worker) {
     worker.onmessage = (message: MessageEvent<WorkerEvent>) => this.receive(message.data);
@@ -64,8 +66,11 @@ export class EngineClient {
     });
   }
 
-  terminate(): void {
+  /** Stops the worker; calls still waiting fail with `reason`. */
+  terminate(reason: Error = new Error('the engine worker was stopped')): void {
     this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(reason);
+    this.pending.clear();
   }
 
   private send(request: WorkerRequest): void {
@@ -73,6 +78,10 @@ export class EngineClient {
   }
 
   private receive(event: WorkerEvent): void {
+    if (event.kind === 'device-lost') {
+      this.onDeviceLost?.(toError(event.error));
+      return;
+    }
     const p = this.pending.get(event.id);
     if (!p) return;
     if (event.kind === 'progress') {

@@ -31,12 +31,19 @@ function requireEngine(): Engine {
 
 const handlers: Handlers = {
   async start({ precision, memoryBudgetBytes }) {
-    engine ??= await createBrowserEngine({ precision, memoryBudgetBytes });
+    if (!engine) {
+      engine = await createBrowserEngine({ precision, memoryBudgetBytes });
+      engine.onLost((error) => post({ kind: 'device-lost', error: serializeError(error) }));
+    }
     return engine.info();
   },
 
   async setMemoryBudget({ bytes }) {
     requireEngine().bridge.budgetBytes = bytes;
+  },
+
+  async simulateDeviceLoss() {
+    requireEngine().simulateDeviceLoss();
   },
 
   async selfTest() {

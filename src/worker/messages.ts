@@ -244,6 +244,8 @@ export interface EngineMethods {
   selfTest: { params: Record<string, never>; result: SelfTestResult };
   noise: { params: { seed: number; count: number }; result: Float32Array };
   setMemoryBudget: { params: { bytes: number }; result: void };
+  /** Loses the GPU device as a driver reset would, to exercise the recovery. */
+  simulateDeviceLoss: { params: Record<string, never>; result: void };
   loadModel: { params: { source: ModelSource }; result: ModelInfo };
   hubInfo: { params: { repo: string; token?: string }; result: HubRepoInfo };
   storageInfo: { params: Record<string, never>; result: StorageInfo };
@@ -280,7 +282,9 @@ export interface SerializedError {
 export type WorkerEvent =
   | { kind: 'result'; id: number; value: unknown }
   | { kind: 'error'; id: number; error: SerializedError }
-  | { kind: 'progress'; id: number; done: number; total: number; label?: string; detail?: unknown };
+  | { kind: 'progress'; id: number; done: number; total: number; label?: string; detail?: unknown }
+  /** Unasked: the GPU device is gone; the page restarts the worker (see use-engine.ts). */
+  | { kind: 'device-lost'; error: SerializedError };
 
 export class CancelledError extends Error {
   constructor() {
