@@ -2,7 +2,8 @@
 // folder opened and reported, a 4-step run at 32 px with a checkpoint every 2 steps; the progress and loss
 // chart follow each step, the checkpoints appear in the Checkpoints view and are still there after a
 // browser restart (real IndexedDB in a persistent profile), where the stopped run offers to resume and
-// finishes. Pause, resume and stop keep the run's state.
+// finishes with a validation image at its last step. Pause, resume and stop keep the run's state. The
+// estimate plans LoRA storage from the loaded UNet.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -73,7 +74,18 @@ describe('Train view', () => {
     let page = await ready(context);
     const errors = collectErrors(page);
     const panel = await prepareRun(page, 4);
-    expect(await panel.getByTestId('estimate').textContent()).toMatch(/4 steps as set = 4 optimizer steps/);
+    const estimate = panel.getByTestId('estimate');
+    expect(await estimate.textContent()).toMatch(/4 steps as set = 4 optimizer steps/);
+    await expect.poll(() => estimate.textContent()).toMatch(/GPU memory plan: about [\d.]+ [KM]iB/);
+    // The tiny UNet's attention projections at rank 4: 4 × 3520 adapter parameters.
+    await panel.getByLabel('Mode', { exact: true }).selectOption('lora');
+    await expect.poll(() => estimate.textContent()).toMatch(/checkpoints? of 27\.5 KiB \(f16 adapters, 14\.1 k parameters at rank 4\) \+ 165 KiB of resume state/);
+    await panel.getByLabel('Mode', { exact: true }).selectOption('full');
+    // One validation image of 2 denoising steps at step 4 only (SwiftShader is slow): the resumed run makes it.
+    await panel.locator('summary', { hasText: 'Advanced' }).click();
+    await panel.getByLabel('Validation images every (steps, 0 = off)').fill('4');
+    await panel.getByLabel('Validation denoising steps').fill('2');
+    await panel.getByLabel(/^Validation prompts/).fill('sketch of a circle');
     await panel.getByRole('button', { name: 'Start training' }).click();
     const progress = panel.getByTestId('train-progress');
     await expect.poll(() => progress.textContent(), { timeout: 240_000, interval: 1000 }).toMatch(/step [1-4] of 4 · [\d.]+ it\/s · ETA/);
@@ -119,6 +131,11 @@ describe('Train view', () => {
     await expect.poll(() => train.getByTestId('train-result').textContent().catch(() => ''), { timeout: 240_000, interval: 1000 }).toBe('Finished: 4 steps.');
     expect(await train.getByTestId('run-checkpoints').textContent()).toMatch(/step 4 stored/);
     expect(await train.getByTestId('resumable-runs').count()).toBe(0);
+    const validation = train.getByTestId('validation-images');
+    expect(await validation.getByRole('img').getAttribute('alt')).toBe('Validation image at step 4: sketch of a circle');
+    expect(await validation.getByRole('img').evaluate((img: HTMLImageElement) => img.decode().then(() => img.naturalWidth))).toBe(32);
+    expect(await validation.textContent()).toBe('Step 4 · sketch of a circle');
+    await screenshot(page, 'view-train-validation');
     const final = await showView(page, 'Checkpoints');
     await expect.poll(() => final.getByTestId('checkpoint-list').locator('tbody tr').count()).toBe(3);
 
