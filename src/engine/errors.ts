@@ -30,7 +30,7 @@ export class GpuOutOfMemoryError extends Error {
 /** The GPU device was lost (driver reset, tab in background too long, GPU process crash). */
 export class DeviceLostError extends Error {
   constructor(readonly reason: string, message: string) {
-    super(`GPU device lost (${reason}): ${message}. The engine must be restarted.`);
+    super(`GPU device lost (${reason}): ${message.replace(/\.$/, '')}. The engine must be restarted.`);
     this.name = 'DeviceLostError';
   }
 }
