@@ -3,7 +3,8 @@
 // chart follow each step, the checkpoints appear in the Checkpoints view and are still there after a
 // browser restart (real IndexedDB in a persistent profile), where the stopped run offers to resume and
 // finishes with a validation image at its last step. Pause, resume and stop keep the run's state. The
-// estimate plans LoRA storage from the loaded UNet.
+// estimate plans LoRA storage from the loaded UNet. The last checkpoint then goes into the generator and is
+// compared with the base model on one seed.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -158,6 +159,32 @@ describe('Train view', () => {
     expect(exported.meta).toMatchObject({ fine_tuned: 'true', base_model: 'model', step: '4' });
     expect(exported.cls).toBe('UNet2DConditionModel');
     await screenshot(page, 'view-checkpoints-exported');
+
+    // The checkpoint into the generator, compared with the base model on one seed (the reference's comparison).
+    await final.getByRole('button', { name: 'Load the checkpoint at step 4 into the generator' }).click();
+    const generate = page.getByRole('tabpanel', { name: 'Generate' });
+    await generate.waitFor({ state: 'visible' });
+    const weights = generate.getByLabel('UNet weights');
+    await expect.poll(() => weights.locator('option:checked').textContent()).toMatch(/^checkpoint at step 4 \(full UNet, loss [\d.]+, run \w{8}\)$/);
+    expect(await generate.getByTestId('full-prompt').textContent()).toMatch(/Full prompt \(sketch\): sketch of a cat/);
+    await generate.getByLabel('Prompt', { exact: true }).fill('a cat');
+    await generate.getByLabel('Steps').fill('2');
+    await generate.getByLabel('Width (px, multiple of 8)').fill('32');
+    await generate.getByLabel('Height (px, multiple of 8)').fill('32');
+    await generate.getByLabel('Seed', { exact: true }).fill('7');
+    await generate.getByRole('button', { name: 'Compare with the base model' }).click();
+    const comparison = generate.getByTestId('result');
+    await expect.poll(() => comparison.count(), { timeout: 300_000, interval: 1000 }).toBe(1);
+    const sets = comparison.getByTestId('result-set');
+    expect(await sets.count()).toBe(2);
+    expect(await sets.nth(0).getByRole('heading').textContent()).toBe('base model');
+    expect(await sets.nth(1).getByRole('heading').textContent()).toMatch(/^checkpoint at step 4 \(full UNet, run \w{8}\)$/);
+    const [base, tuned] = await Promise.all([0, 1].map((i) => sets.nth(i).getByTestId('result-parameters').textContent()));
+    expect(base).toMatch(/^a cat, black silhouette[^]*Seed: 7,[^]*Model: model$/);
+    expect(tuned).toMatch(/^sketch of a cat\n[^]*Seed: 7,[^]*Model: model, Checkpoint: checkpoint at step 4/);
+    const pixels = await sets.evaluateAll((els) => els.map((el) => (el.querySelector('img') as HTMLImageElement).src));
+    expect(pixels[0]).not.toBe(pixels[1]);
+    await screenshot(page, 'view-generate-compare');
     await context.close();
   }, 900_000);
 });
