@@ -83,11 +83,14 @@ export async function openSingleFile(file: FileLike, options: SingleFileOptions 
     const weights = weightSourceFromRefs(refs[c], st.metadata, `${file.path} [${c}]`);
     const stored = st.metadata[CONFIG_METADATA_KEY[c]];
     if (stored) return { config: JSON.parse(stored) as Record<string, unknown>, configSource: 'metadata', weights };
+    // The SD 2.1 768 v-model's hub config asks for f32 attention (fp16 overflows there without it): exports
+    // of it to diffusers must keep that. Our kernels take the softmax in f32 either way.
+    const upcast = (config: Record<string, unknown>) => (c === 'unet' ? { ...config, upcast_attention: family === 'sd2' && sampleSize === 96 } : config);
     const standard = standardConfig(c, family, weights, sampleSize);
-    if (standard) return { config: standard, configSource: 'standard', weights };
+    if (standard) return { config: upcast(standard), configSource: 'standard', weights };
     const inferred =
       c === 'unet' ? inferUnetConfig(weights, family, sampleSize) : c === 'vae' ? inferVaeConfig(weights, family) : inferTextEncoderConfig(weights, family);
-    return { config: inferred, configSource: 'inferred', weights };
+    return { config: upcast(inferred), configSource: 'inferred', weights };
   };
   return {
     path: file.path,

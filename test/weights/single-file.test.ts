@@ -94,11 +94,11 @@ describe.each([
       text_encoder: await folder.component('text_encoder'),
     };
     const bare = await exportSingleFile(components, { dtype: 'F16', embedConfigs: false });
-    const inferred = await openSingleFile(blobFile(bare, 'bare.safetensors'));
+    const inferred = await openSingleFile(blobFile(bare, family === 'sd2' ? 'bare-768-v.safetensors' : 'bare.safetensors'));
     const unet = inferred.components.unet;
     expect(unet.configSource).toBe('inferred');
     const expected = components.unet.config;
-    for (const key of ['block_out_channels', 'layers_per_block', 'down_block_types', 'up_block_types', 'cross_attention_dim', 'use_linear_projection', 'in_channels', 'out_channels']) {
+    for (const key of ['block_out_channels', 'layers_per_block', 'down_block_types', 'up_block_types', 'cross_attention_dim', 'use_linear_projection', 'upcast_attention', 'in_channels', 'out_channels']) {
       expect(unet.config[key]).toEqual(expected[key]);
     }
     const vae = inferred.components.vae.config;
