@@ -75,7 +75,7 @@ export function App() {
             'generate',
             <GenerateView client={client} gpu={gpu} model={model} visible={view === 'generate'} checkpointId={checkpointId} onCheckpoint={setCheckpointId} />,
           )}
-          {panel('train', <TrainView client={client} gpu={gpu} model={model} />)}
+          {panel('train', <TrainView client={client} gpu={gpu} model={model} restarts={restarts} />)}
           {panel(
             'checkpoints',
             <CheckpointsView

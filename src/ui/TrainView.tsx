@@ -1,7 +1,8 @@
 // The Train view: a dataset folder (drop, picker or file dialog) scanned in the worker, its report and
 // subset, the run's settings and estimate (the worker plans its memory on the loaded model), and the run
-// itself with its loss chart, checkpoints and validation images.
-import { useCallback, useEffect, useState } from 'react';
+// itself with its loss chart, checkpoints and validation images. After an engine restart (a lost GPU device)
+// it opens the same folder and subset in the new worker, and a run lost with the device resumes there.
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { DEFAULT_CAPTION_TEMPLATE, type DatasetSelection } from '../data/dataset-selection';
 import type { EngineClient } from '../worker/engine-client';
 import type { DatasetReport, FolderSource, ModelInfo, ResumableRun } from '../worker/messages';
@@ -16,11 +17,28 @@ import type { GpuState } from './use-engine';
 import { useSetting } from './use-setting';
 import { useTask } from './use-task';
 
-export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: GpuState; model: ModelInfo | undefined }) {
+export function TrainView({
+  client,
+  gpu,
+  model,
+  restarts,
+}: {
+  client: EngineClient;
+  gpu: GpuState;
+  model: ModelInfo | undefined;
+  /** Engine restarts so far: each one opens the dataset folder again. */
+  restarts: number;
+}) {
   const scan = useTask<DatasetReport>();
   const [report, setReport] = useState<DatasetReport>();
   const [selection, setSelection] = useState<DatasetSelection>({});
   const [selectionError, setSelectionError] = useState<Error>();
+  /** The folder scanned last and the subset chosen, for opening them again in a restarted engine. */
+  const folder = useRef<FolderSource>(undefined);
+  const chosen = useRef(selection);
+  chosen.current = selection;
+  /** The engine (by restart count) that has the folder opened. */
+  const [openedOn, setOpenedOn] = useState(0);
   const [settings, setSettings] = useSetting('training', REFERENCE_RECIPE);
   const [resumable, setResumable] = useState<ResumableRun[]>([]);
   const [runsError, setRunsError] = useState<Error>();
@@ -50,9 +68,27 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
   const open = async (source: FolderSource) => {
     const r = await scan.run((o) => client.call('scanDataset', { source }, o));
     if (!r) return;
+    folder.current = source;
+    setOpenedOn(restarts);
     setSelection({});
     setReport(r);
   };
+  // The page still has the folder: a restarted engine scans it again and gets the same subset.
+  useEffect(() => {
+    const source = folder.current;
+    if (restarts === 0 || !source) return;
+    void (async () => {
+      if (!(await scan.run((o) => client.call('scanDataset', { source }, o)))) return;
+      try {
+        setReport(await client.call('selectDataset', { selection: chosen.current }));
+        setOpenedOn(restarts);
+      } catch (e) {
+        setSelectionError(e as Error);
+      }
+    })();
+    // A new client comes with each restart.
+  }, [client]);
+  const restored = gpu.status === 'ready' && model !== undefined && openedOn === restarts;
   const select = (next: DatasetSelection) => {
     setSelection(next);
     client.call('selectDataset', { selection: next }).then((r) => {
@@ -65,7 +101,9 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
     ? 'Load a model first (Model view).'
     : !report || report.selected === 0
       ? 'Open a dataset folder with images first.'
-      : undefined;
+      : openedOn !== restarts
+        ? 'Opening the dataset folder again in the restarted engine…'
+        : undefined;
 
   return (
     <div className="columns">
@@ -86,7 +124,12 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
         <ErrorNotice error={runsError} context="Listing the runs to resume" />
       </div>
       <div className="stack">
-        <NeedsGpu gpu={gpu} what="Training">
+        {/* Through an engine restart the run panel stays: a run lost with the GPU waits there and resumes. */}
+        {gpu.status === 'unavailable' || (gpu.status === 'starting' && restarts === 0) ? (
+          <NeedsGpu gpu={gpu} what="Training">
+            {null}
+          </NeedsGpu>
+        ) : (
           <section className="panel" aria-labelledby="run-heading">
             <h2 id="run-heading">Run</h2>
             <TrainingSettingsForm
@@ -105,9 +148,11 @@ export function TrainView({ client, gpu, model }: { client: EngineClient; gpu: G
               blocked={blocked}
               resumable={resumable}
               onEnded={refreshRuns}
+              restarts={restarts}
+              restored={restored}
             />
           </section>
-        </NeedsGpu>
+        )}
       </div>
     </div>
   );

@@ -1,19 +1,21 @@
 // A fine-tuning run in the worker: the loaded model's UNet (all of it, or LoRA adapters) trained on the
-// chosen dataset with the lead's Trainer, a checkpoint (with exact-resume state) every N steps and when
-// stopped, validation images every N steps, the run recorded in IndexedDB with its losses, and the tab
-// holding the run's Web Lock so a reload shows it as interrupted and offers to resume it exactly.
+// chosen dataset with the lead's Trainer, a new run's settings fitted to the GPU memory budget, a
+// checkpoint (with exact-resume state) every N steps and when stopped, validation images every N steps, the
+// run recorded in IndexedDB with its losses, and the tab holding the run's Web Lock so a reload shows it as
+// interrupted and offers to resume it exactly.
 import type { DatasetSelection } from '../data/dataset-selection';
 import { engine } from '../engine/engine';
+import type { DeviceLostError } from '../engine/errors';
 import { attachLora, detachLora } from '../nn/lora';
 import { GenerationCancelledError } from '../pipelines/generation-errors';
 import { ACTIVATION_FACTOR } from '../pipelines/fine-tune/fit-memory';
-import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../pipelines/fine-tune/train-config';
+import type { TrainConfig } from '../pipelines/fine-tune/train-config';
 import { loadRunState, saveRunCheckpoint } from '../pipelines/fine-tune/run-checkpoint';
 import { makeTrainable } from '../pipelines/fine-tune/trainable';
 import { Trainer } from '../pipelines/fine-tune/trainer';
 import { trainingPlan, type TrainingPlan } from '../pipelines/fine-tune/training-plan';
 import { VALIDATION_SEED, validationImages } from '../pipelines/fine-tune/validation';
-import { RunStore, runLockName } from '../storage/run-store';
+import { RunStore, runLockName, type RunStatus } from '../storage/run-store';
 import { openStencilDatabase } from '../storage/stencil-database';
 import { checkpointStore } from './checkpoint-handlers';
 import { chosenDataset } from './dataset-handlers';
@@ -21,6 +23,7 @@ import { markTrained, selectGeneratorWeights } from './generator-weights';
 import type { HandlerContext } from './handler-context';
 import type { EngineMethods, ResumableRun, TrainParams, TrainProgress, TrainResult } from './messages';
 import { loadedModel, loadedModelForTraining } from './model-loader';
+import { newRunSetup } from './training-setup';
 
 /** What a run record keeps so the run can be resumed: its settings and what it was trained on. */
 interface RunConfig {
@@ -66,6 +69,9 @@ export function planTraining(p: EngineMethods['trainingPlan']['params']): Traini
   );
 }
 
+/** How long a failed run waits for the device-lost report that may follow the failure. */
+const LOST_GRACE_MS = 1000;
+
 /** Pause is a gate the loop waits at between steps; resolving it lets the run continue. */
 let pause: { promise: Promise<void>; release: () => void } | undefined;
 let active = false;
@@ -94,6 +100,9 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
 
   let run;
   let resume;
+  let memoryFit: string[] = [];
+  /** Where the record goes back to if the trainer cannot be set up. */
+  let notStarted: RunStatus;
   if (params.kind === 'resume') {
     run = await store.get(params.runId);
     if (!run?.lastCheckpointId) throw new Error('this run has no checkpoint to resume from');
@@ -102,10 +111,17 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
       throw new Error(`the run was trained from model "${wantModel}" on the folder "${wantData}": load that model and open that folder first`);
     }
     resume = await loadRunState(checkpoints, run.lastCheckpointId);
+    notStarted = run.status;
     await store.update(run.id, { status: 'running' });
   } else {
-    const train: TrainConfig = { ...defaultTrainConfig(params.config.mode), ...params.config };
-    validateTrainConfig(train);
+    // The record keeps the fitted settings, so resuming the run uses them too.
+    const { bridge, precision } = engine();
+    const configs = { textEncoder: pipeline.textEncoder.config, unet: pipeline.unet.config, vae: pipeline.vae.config };
+    const fitted = newRunSetup(params.config, configs, bridge.budgetBytes, precision);
+    const train: TrainConfig = fitted.config;
+    memoryFit = fitted.messages;
+    // Without a checkpoint it is never offered for resuming.
+    notStarted = 'interrupted';
     const selection = { ...params.selection, captionTemplate: train.captionTemplate };
     const dataset = chosenDataset(selection);
     if (dataset.entries.length === 0) throw new Error('no images are selected: choose at least one class');
@@ -129,8 +145,13 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
     trainer = new Trainer(pipeline, trainable, dataset, config, resume && { state: resume.state, tensors: resume.tensors });
   } catch (e) {
     release();
+    await store.update(run.id, { status: notStarted }).catch(() => undefined);
     throw e;
   }
+  emit({ kind: 'started', runId: run.id, step: trainer.step, totalSteps: trainer.totalSteps, memoryFit }, trainer.step, trainer.totalSteps, 'started');
+  // A lost device fails the step in flight with whatever the GPU said first; the page must learn it was the
+  // device (it then resumes the run in a fresh engine).
+  const lost = new Promise<DeviceLostError>((resolve) => engine().onLost(resolve));
   active = true;
   let lastSaved = trainer.step;
   let lastLoss: number | undefined;
@@ -143,6 +164,7 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
   // Generation with the weights being trained (LoRA adapters apply in the forward); its noise has its own
   // seed, so the trainer's random stream and data order, and with them exact resume, are untouched.
   const validate = async (step: number) => {
+    emit({ kind: 'validating', runId: run.id, step }, step, trainer.totalSteps, `making validation images at step ${step}`);
     try {
       const images = await validationImages(pipeline, config.validationPrompts, {
         size: config.resolution,
@@ -184,7 +206,7 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
     });
   } catch (e) {
     await store.update(run.id, { status: 'interrupted', step: trainer.step }).catch(() => undefined);
-    throw e;
+    throw (await Promise.race([lost, new Promise<undefined>((resolve) => setTimeout(resolve, LOST_GRACE_MS))])) ?? e;
   } finally {
     active = false;
     pause = undefined;
