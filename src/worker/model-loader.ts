@@ -22,7 +22,7 @@ export interface LoadedModel {
   info: ModelInfo;
   pipeline: StableDiffusionPipeline;
   source: ModelSource;
-  /** 'kernels': the WGSL kernels (generation); 'reference': tfjs ops, whose autodiff training needs. */
+  /** 'kernels': the WGSL kernels, which generate and train; 'reference': the tfjs ops (nothing in the page asks for them now). */
   ops: 'kernels' | 'reference';
   /** The UNet's config.json as the source gave it: exported fine-tunes carry it unchanged. */
   unetConfig: Record<string, unknown>;
@@ -111,14 +111,15 @@ export function loadedModel(): LoadedModel {
 }
 
 /**
- * The pipeline on the tfjs reference ops, for training in the page. The WGSL backward kernels train in
- * Node (the CLI), but a tiny-model step on SwiftShader did not report progress within 4 minutes in the
- * browser test (first-use compiles of the backward kernels there are not yet diagnosed), so the page keeps
- * tfjs autodiff until that is measured. Reloads the same source once when needed.
+ * The pipeline for training in the page: the loaded one, on the WGSL kernels and their backward passes
+ * (as the CLI). Measured on SwiftShader (tiny model, 32 px, busy 2-core box): the first step takes 30-45 s,
+ * nearly all of it first-use compiles of ~80 kernel variants (none over 2.3 s); later steps take 6-11 s,
+ * against 23-28 s (first 43-47 s) on tfjs autodiff of the reference ops. A model still on the reference ops
+ * is reloaded once on the kernels.
  */
 export async function loadedModelForTraining(ctx: HandlerContext): Promise<LoadedModel> {
   const current = loadedModel();
-  if (current.ops === 'kernels') await loadModel(current.source, ctx, 'reference');
+  if (current.ops === 'reference') await loadModel(current.source, ctx, 'kernels');
   return loadedModel();
 }
 
