@@ -208,11 +208,11 @@ export function loadLoraLayers(model: Module, layers: readonly LoraLayer[], mult
     for (const layer of layers) {
       if (layer.component !== component) continue;
       const host = byPath.get(layer.module);
-      if (!host) throw new Error(`LoRA layer ${layer.module}: the ${component} has no linear or conv module there`);
+      if (!host) throw new Error(`${layer.module}: the ${component} has no linear or conv module there`);
       const layouts = loraLayouts(host.lora, layer.down.shape[0]);
       if (squeezed(layer.down.shape) !== squeezed(layouts.down.torchShape) || squeezed(layer.up.shape) !== squeezed(layouts.up.torchShape)) {
         const base = host.lora.weight.torchShape;
-        throw new Error(`LoRA layer ${layer.module}: down [${layer.down.shape}] / up [${layer.up.shape}] do not fit the weight [${base}]`);
+        throw new Error(`${layer.module}: down [${layer.down.shape}] and up [${layer.up.shape}] do not fit the weight [${base}]`);
       }
       // A 1×1 layer's [o, i] and [o, i, 1, 1] hold the same elements in the same order.
       const ours = (l: LayoutOf, data: Float32Array) => {

@@ -136,7 +136,7 @@ describe('LoRA merged into the weights', () => {
     bad[3] = { ...bad[3], up: { shape: [16, RANK], data: values(16 * RANK, 7, 1) } };
     const tensors = tf.memory().numTensors;
     await expect(setLoras(pipeline, [await lora('bad', bad, 'kohya')])).rejects.toThrow(LoraApplyError);
-    await expect(setLoras(pipeline, [await lora('bad', bad, 'kohya')])).rejects.toThrow(/up_blocks.1.attentions.2.transformer_blocks.0.attn2.to_v gives an update of shape \[16,32\], the weight is \[32,32\]/);
+    await expect(setLoras(pipeline, [await lora('bad', bad, 'kohya')])).rejects.toThrow(/^LoRA bad: up_blocks.1.attentions.2.transformer_blocks.0.attn2.to_v: down \[4,32\] and up \[16,4\] do not fit the weight \[32,32\]$/);
     expect(pipeline.loras).toBeUndefined();
     expect(tf.memory().numTensors).toBe(tensors);
     expect(Array.from(await weightValues(param('unet', `${TARGETS[0][1]}.weight`)))).toEqual(Array.from(before));
