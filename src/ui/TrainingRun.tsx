@@ -280,7 +280,7 @@ export function TrainingRun({
         <p className="notice" data-testid="train-result">
           {run.result.stopped
             ? `Stopped at step ${run.result.step} of ${run.result.totalSteps}; the last checkpoint keeps the run's state.`
-            : `Finished: ${run.result.step} steps.`}
+            : `Finished: ${run.result.step} step${run.result.step === 1 ? '' : 's'}.`}
         </p>
       )}
       <ErrorNotice error={run.error} context="Training" />

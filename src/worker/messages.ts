@@ -169,10 +169,10 @@ export interface TrainResult {
 /** What a training run reports as it goes: each optimizer step, and each checkpoint once it is stored. */
 export type TrainProgress =
   /**
-   * First, once the run is set up: the step it starts from (a resumed run's checkpoint, else 0) and what a
+   * First, once the run is recorded: the step it starts from (a resumed run's checkpoint, else 0) and what a
    * new run's settings were changed to fit the GPU memory budget (empty when they fit as asked).
    */
-  | { kind: 'started'; runId: string; step: number; totalSteps: number; memoryFit: string[] }
+  | { kind: 'started'; runId: string; step: number; memoryFit: string[] }
   | { kind: 'step'; runId: string; report: StepReport }
   | { kind: 'checkpoint'; runId: string; step: number; totalBytes: number }
   | { kind: 'paused'; runId: string; paused: boolean }

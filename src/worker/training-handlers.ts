@@ -130,6 +130,9 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
   const config = run.config.train;
   const dataset = chosenDataset(run.config.selection);
   const emit = (detail: TrainProgress, step: number, total: number, label: string) => ctx.progress(step, total, label, detail);
+  // Before the trainer is set up, so that a fitted run that still fails shows what was changed.
+  const startStep = resume?.state.step ?? 0;
+  emit({ kind: 'started', runId: run.id, step: startStep, memoryFit }, startStep, config.steps ?? 0, 'setting up the run');
   const info = { runId: run.id, baseModel: model.name, captionTemplate: config.captionTemplate, mode: config.mode };
   const lora = config.mode === 'lora' ? attachLora(pipeline.unet, { rank: config.rank, alpha: config.alpha, targets: config.loraTargets, seed: config.seed }) : undefined;
   const trainable = lora ?? makeTrainable(pipeline.unet);
@@ -148,7 +151,6 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
     await store.update(run.id, { status: notStarted }).catch(() => undefined);
     throw e;
   }
-  emit({ kind: 'started', runId: run.id, step: trainer.step, totalSteps: trainer.totalSteps, memoryFit }, trainer.step, trainer.totalSteps, 'started');
   // A lost device fails the step in flight with whatever the GPU said first; the page must learn it was the
   // device (it then resumes the run in a fresh engine).
   const lost = new Promise<DeviceLostError>((resolve) => engine().onLost(resolve));

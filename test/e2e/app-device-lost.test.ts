@@ -1,27 +1,45 @@
 // A lost GPU device in the browser: the page says so, replaces the engine worker with a fresh one, and loads
-// the model that was loaded before again, ready to generate.
+// the model that was loaded before again, ready to generate; a training run lost with the device resumes
+// from its last checkpoint in the new engine (the dataset folder opened again there) and finishes, its loss
+// chart kept.
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launch, screenshot } from './browser';
-import { openApp } from './app-helpers';
+import { drawSketchFolder } from '../fine-tune/sketch-folder';
+import { collectErrors, launch, screenshot } from './browser';
+import { openApp, showView } from './app-helpers';
 
+const MODEL = resolve('test/fixtures/golden/tiny-sd15/model');
 let browser: Browser;
+let sketches: string;
 beforeAll(async () => {
   browser = await launch();
+  sketches = drawSketchFolder(['circle', 'bar'], 2, 64);
 });
 afterAll(async () => {
   await browser?.close();
+  rmSync(sketches, { recursive: true, force: true });
 });
+
+type Handle = { stencilEngine: { call(m: string, p: object): Promise<unknown> } };
+
+async function loadModel(page: Page): Promise<void> {
+  await page.getByLabel('Or choose the model folder with the file dialog').setInputFiles(MODEL);
+  await expect.poll(() => page.getByTestId('model-name').textContent().catch(() => ''), { timeout: 60_000 }).toBe('model');
+}
+
+function loseDevice(page: Page): Promise<unknown> {
+  return page.evaluate(() => (window as unknown as Handle).stencilEngine.call('simulateDeviceLoss', {}));
+}
 
 describe('device lost', () => {
   it('restarts the engine and reloads the model', async () => {
     const page = await openApp(browser);
-    await page.getByLabel('Or choose the model folder with the file dialog').setInputFiles(resolve('test/fixtures/golden/tiny-sd15/model'));
-    await expect.poll(() => page.getByTestId('model-name').textContent().catch(() => ''), { timeout: 60_000 }).toBe('model');
+    await loadModel(page);
     await page.evaluate(() => Object.assign((window as unknown as { stencilEngine: object }).stencilEngine, { beforeLoss: true }));
 
-    await page.evaluate(() => (window as unknown as { stencilEngine: { call(m: string, p: object): Promise<void> } }).stencilEngine.call('simulateDeviceLoss', {}));
+    await loseDevice(page);
     await expect.poll(() => page.getByTestId('device-lost').textContent().catch(() => ''), { timeout: 30_000 }).toMatch(/The GPU was reset \(GPU device lost \(simulated\)/);
     await expect.poll(() => page.getByTestId('gpu-status').textContent(), { timeout: 60_000 }).toBe('GPU ready');
     await expect.poll(() => page.getByTestId('model-name').textContent().catch(() => ''), { timeout: 60_000 }).toBe('model');
@@ -32,4 +50,50 @@ describe('device lost', () => {
     await screenshot(page, 'device-lost-recovered');
     await page.close();
   }, 180_000);
+
+  // SwiftShader takes 10-60 s a step of the tiny UNet on a busy 2-core box: 3 steps at 32 px, the device
+  // lost in step 2, one validation image of 1 denoising step at the end.
+  it('resumes a training run from its last checkpoint and finishes it', async () => {
+    const page = await openApp(browser);
+    const errors = collectErrors(page);
+    await loadModel(page);
+    const panel = await showView(page, 'Train');
+    await panel.getByLabel('Or choose the dataset folder with the file dialog').setInputFiles(sketches);
+    await expect.poll(() => panel.getByTestId('dataset-report').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/4 usable images in 2 classes/);
+    await panel.getByLabel('Resolution (px; 512, 384 or 256 for SD)').fill('32');
+    await panel.getByLabel('Steps (0 = by epochs)').fill('3');
+    await panel.getByLabel('Gradient accumulation').fill('1');
+    await panel.getByLabel('Checkpoint every (steps)').fill('1');
+    await panel.locator('summary', { hasText: 'Advanced' }).click();
+    await panel.getByLabel('Validation images every (steps, 0 = off)').fill('3');
+    await panel.getByLabel('Validation denoising steps').fill('1');
+    await panel.getByLabel(/^Validation prompts/).fill('sketch of a circle');
+    await panel.getByRole('button', { name: 'Start training' }).click();
+
+    const checkpoints = panel.getByTestId('run-checkpoints');
+    await expect.poll(() => checkpoints.textContent().catch(() => ''), { timeout: 300_000, interval: 500 }).toMatch(/step 1 stored/);
+    await loseDevice(page);
+    const reset = panel.getByTestId('train-reset');
+    await expect.poll(() => reset.textContent().catch(() => ''), { timeout: 30_000, interval: 250 }).toMatch(/^GPU reset: resuming from the checkpoint at step \d…/);
+    const from = Number(/step (\d)/.exec((await reset.textContent())!)![1]);
+    await screenshot(page, 'device-lost-train-resuming');
+    // The engine restarted, loaded the model again, and the run goes on there.
+    await expect.poll(() => page.getByTestId('gpu-status').textContent(), { timeout: 60_000 }).toBe('GPU ready');
+    await expect.poll(() => page.getByTestId('model-name').textContent().catch(() => ''), { timeout: 60_000 }).toBe('model');
+
+    const progress = panel.getByTestId('train-progress');
+    await expect.poll(() => progress.textContent(), { timeout: 400_000, interval: 250 }).toMatch(/^step 3 of 3 · [\d.]+ it\/s · ETA .* · making validation images…$/);
+    await expect.poll(() => panel.getByTestId('train-result').textContent().catch(() => ''), { timeout: 120_000, interval: 500 }).toBe('Finished: 3 steps.');
+    expect(await reset.textContent()).toMatch(new RegExp(`^GPU reset after step \\d: resumed from the checkpoint at step ${from}\\.$`));
+    // The chart kept the steps before the reset and charts each step once.
+    expect(await panel.getByTestId('loss-chart').locator('circle').count()).toBe(3);
+    expect(await checkpoints.textContent()).toMatch(/step 1 stored.*step 2 stored.*step 3 stored/);
+    expect(await panel.getByTestId('validation-images').getByRole('img').getAttribute('alt')).toBe('Validation image at step 3: sketch of a circle');
+    expect(await panel.getByTestId('resumable-runs').count()).toBe(0);
+    expect(await panel.getByTestId('memory-fit').count()).toBe(0);
+    expect(await panel.getByTestId('error').count()).toBe(0);
+    await screenshot(page, 'device-lost-train-finished');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, 900_000);
 });
