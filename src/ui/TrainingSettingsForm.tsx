@@ -121,9 +121,9 @@ function Estimate({ t, images, model, plan }: { t: TrainingSettings; images: num
     <div className="estimate" data-testid="estimate">
       <p>
         {t.steps > 0
-          ? `${t.steps} steps as set`
+          ? `${t.steps} step${t.steps === 1 ? '' : 's'} as set`
           : `${images} images × ${t.epochs} epoch${t.epochs === 1 ? '' : 's'} ÷ (batch ${t.batch} × accumulation ${t.accumulation})`}{' '}
-        = <strong>{steps} optimizer steps</strong>
+        = <strong>{steps} optimizer step{steps === 1 ? '' : 's'}</strong>
       </p>
       {t.mode === 'full' && unet !== undefined && (
         <p>

@@ -6,7 +6,6 @@ import { engine } from '../engine/engine';
 import { blobFile, type DirectorySource } from '../io/file-source';
 import { tinyPipelineDirectory } from '../models/tiny-model-builder';
 import type { Module } from '../nn/module';
-import { referenceOps } from '../ops/reference';
 import { loadPipelineFromFolder, loadPipelineFromSingleFile, type LoadPipelineOptions, type StableDiffusionPipeline } from '../pipelines/load-pipeline';
 import { ClipTokenizer } from '../tokenizer/clip-tokenizer';
 import { openDiffusersFolder } from '../weights/diffusers-folder';
@@ -21,9 +20,6 @@ import type { ModelInfo, ModelSource } from './messages';
 export interface LoadedModel {
   info: ModelInfo;
   pipeline: StableDiffusionPipeline;
-  source: ModelSource;
-  /** 'kernels': the WGSL kernels, which generate and train; 'reference': the tfjs ops (nothing in the page asks for them now). */
-  ops: 'kernels' | 'reference';
   /** The UNet's config.json as the source gave it: exported fine-tunes carry it unchanged. */
   unetConfig: Record<string, unknown>;
   /** The source's own UNet again, to put back after a fine-tuned one (see generator-weights.ts). */
@@ -110,33 +106,20 @@ export function loadedModel(): LoadedModel {
   return loaded;
 }
 
-/**
- * The pipeline for training in the page: the loaded one, on the WGSL kernels and their backward passes
- * (as the CLI). Measured on SwiftShader (tiny model, 32 px, busy 2-core box): the first step takes 30-45 s,
- * nearly all of it first-use compiles of ~80 kernel variants (none over 2.3 s); later steps take 6-11 s,
- * against 23-28 s (first 43-47 s) on tfjs autodiff of the reference ops. A model still on the reference ops
- * is reloaded once on the kernels.
- */
-export async function loadedModelForTraining(ctx: HandlerContext): Promise<LoadedModel> {
-  const current = loadedModel();
-  if (current.ops === 'reference') await loadModel(current.source, ctx, 'kernels');
-  return loadedModel();
-}
-
 /** Drops a model that can no longer generate (its UNet failed to reload). */
 export function forgetModel(): void {
   loaded?.pipeline.dispose();
   loaded = undefined;
 }
 
-export async function loadModel(source: ModelSource, ctx: HandlerContext, ops: LoadedModel['ops'] = 'kernels'): Promise<ModelInfo> {
+export async function loadModel(source: ModelSource, ctx: HandlerContext): Promise<ModelInfo> {
   const e = engine();
   // Free the previous model first: two SD models rarely fit a GPU budget side by side.
   loaded?.pipeline.dispose();
   loaded = undefined;
   const before = e.memory().liveBytes;
   const onProgress = (component: string, done: number, total: number) => ctx.progress(done, total, `${component}: ${done} of ${total} tensors`);
-  const { pipeline, unetConfig, baseUnet } = await openPipeline(source, { onProgress, ops: ops === 'reference' ? referenceOps : undefined }, ctx);
+  const { pipeline, unetConfig, baseUnet } = await openPipeline(source, { onProgress }, ctx);
   try {
     ctx.checkCancelled();
     await e.sync();
@@ -144,6 +127,6 @@ export async function loadModel(source: ModelSource, ctx: HandlerContext, ops: L
     pipeline.dispose();
     throw error;
   }
-  loaded = { info: describe(source, pipeline, e.memory().liveBytes - before), pipeline, unetConfig, baseUnet, source, ops, weights: { kind: 'base' } };
+  loaded = { info: describe(source, pipeline, e.memory().liveBytes - before), pipeline, unetConfig, baseUnet, weights: { kind: 'base' } };
   return loaded.info;
 }

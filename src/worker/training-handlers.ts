@@ -22,7 +22,7 @@ import { chosenDataset } from './dataset-handlers';
 import { markTrained, selectGeneratorWeights } from './generator-weights';
 import type { HandlerContext } from './handler-context';
 import type { EngineMethods, ResumableRun, TrainParams, TrainProgress, TrainResult } from './messages';
-import { loadedModel, loadedModelForTraining } from './model-loader';
+import { loadedModel } from './model-loader';
 import { newRunSetup } from './training-setup';
 
 /** What a run record keeps so the run can be resumed: its settings and what it was trained on. */
@@ -90,7 +90,7 @@ export function setPaused(paused: boolean): void {
 
 export async function train(params: TrainParams, ctx: HandlerContext): Promise<TrainResult> {
   if (active) throw new Error('a training run is already in progress in this tab');
-  const { info: model, pipeline } = await loadedModelForTraining(ctx);
+  const { info: model, pipeline } = loadedModel();
   // A run trains the model's own weights: no checkpoint in the generator, no LoRA files merged.
   await selectGeneratorWeights(undefined, ctx);
   pipeline.loras?.restore();

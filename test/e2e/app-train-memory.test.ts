@@ -45,7 +45,7 @@ describe('training under a small GPU memory budget', () => {
 
     const fit = panel.getByTestId('memory-fit');
     await expect.poll(() => fit.textContent().catch(() => ''), { timeout: 60_000 }).toMatch(
-      /^Changed to fit the GPU memory budget.*turned gradient checkpointing on: the plan of .* exceeded the .* budget.*switched from the full UNet to LoRA \(lr 1e-4\): the plan of/,
+      /^Changed to fit the GPU memory budget.*turned gradient checkpointing on: the plan of [\d.]+ MB exceeded the [\d.]+ MB budget.*switched from the full UNet to LoRA \(lr 1e-4\): the plan of/,
     );
     expect(await fit.locator('li').count()).toBe(2);
     await expect.poll(() => panel.getByTestId('train-result').textContent().catch(() => ''), { timeout: 300_000, interval: 500 }).toBe('Finished: 1 step.');

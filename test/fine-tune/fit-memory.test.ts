@@ -31,5 +31,6 @@ describe('fitting a run to the GPU memory budget (SD 1.5)', () => {
     const lora = fitToMemory(configs, defaultTrainConfig('lora'), 3.2 * GB, 'f16');
     expect(lora.config.resolution).toBeLessThan(512);
     expect(() => fitToMemory(configs, defaultTrainConfig('lora'), 1 * GB, 'f16')).toThrow(/over the 1\.0 GB GPU memory budget/);
+    expect(() => fitToMemory(configs, defaultTrainConfig('lora'), 50 * 2 ** 20, 'f16')).toThrow(/over the 50\.0 MB GPU memory budget/);
   });
 });

@@ -35,7 +35,8 @@ export function fitToMemory(
       rank: c.rank,
       activationFactor: c.gradCheckpointing ? ACTIVATION_FACTOR.checkpointed : ACTIVATION_FACTOR.plain,
     }).peak;
-  const gb = (b: number) => `${(b / 2 ** 30).toFixed(1)} GB`;
+  // Small models plan in megabytes: '0.0 GB' would say nothing.
+  const gb = (b: number) => (b >= 2 ** 30 / 10 ? `${(b / 2 ** 30).toFixed(1)} GB` : `${(b / 2 ** 20).toFixed(1)} MB`);
   const messages: string[] = [];
   let c = asked;
   const steps: [(c: TrainConfig) => boolean, (c: TrainConfig) => TrainConfig, string][] = [
