@@ -37,17 +37,20 @@ async function api<T>(url: string, token: string | undefined, signal?: AbortSign
   return (await response.json()) as T;
 }
 
-/** The repo's file list: from the cache when present (offline use), else from the tree API, then cached. */
-async function repoTree(repo: string, token: string | undefined, cache: ByteCache, signal?: AbortSignal): Promise<TreeEntry[]> {
-  const key = `${repo}/${REVISION}/.tree.json`;
+/** JSON from the hub's API, kept in the cache after the first fetch so that a downloaded model opens offline. */
+async function cachedJson<T>(cache: ByteCache, key: string, fetchJson: () => Promise<T>): Promise<T> {
   const cached = await cache.get(key);
-  if (cached) return JSON.parse(new TextDecoder().decode(await cached.read(0, cached.size))) as TreeEntry[];
-  const tree = (await api<TreeEntry[]>(`${ENDPOINT}/api/models/${repo}/tree/${REVISION}?recursive=true`, token, signal)).filter(
-    (e) => e.type === 'file',
-  );
-  await cache.write(key, 0, new TextEncoder().encode(JSON.stringify(tree)));
+  if (cached) return JSON.parse(new TextDecoder().decode(await cached.read(0, cached.size))) as T;
+  const value = await fetchJson();
+  await cache.write(key, 0, new TextEncoder().encode(JSON.stringify(value)));
   await cache.complete(key);
-  return tree;
+  return value;
+}
+
+async function repoTree(repo: string, token: string | undefined, cache: ByteCache, signal?: AbortSignal): Promise<TreeEntry[]> {
+  return cachedJson(cache, `${repo}/${REVISION}/.tree.json`, async () =>
+    (await api<TreeEntry[]>(`${ENDPOINT}/api/models/${repo}/tree/${REVISION}?recursive=true`, token, signal)).filter((e) => e.type === 'file'),
+  );
 }
 
 /** The weight file a load reads for each component: the fp16 variant where the repo has one. */
@@ -62,12 +65,17 @@ function filesToDownload(tree: TreeEntry[]): TreeEntry[] {
 }
 
 export async function hubInfo(repo: string, token: string | undefined, signal: AbortSignal): Promise<HubRepoInfo> {
-  const model = await api<{ cardData?: { license?: string }; gated?: boolean | string }>(`${ENDPOINT}/api/models/${repo}`, token, signal);
-  const files = filesToDownload(await repoTree(repo, token, await opfsByteCache(), signal)).map(({ path, size }) => ({ path, size }));
+  const cache = await opfsByteCache();
+  // The licence is cached with the file list: offline, a downloaded repo is checked and loaded as before.
+  const { license, gated } = await cachedJson(cache, `${repo}/${REVISION}/.model.json`, async () => {
+    const model = await api<{ cardData?: { license?: string }; gated?: boolean | string }>(`${ENDPOINT}/api/models/${repo}`, token, signal);
+    return { license: model.cardData?.license ?? 'unknown', gated: Boolean(model.gated) };
+  });
+  const files = filesToDownload(await repoTree(repo, token, cache, signal)).map(({ path, size }) => ({ path, size }));
   return {
     repo,
-    license: model.cardData?.license ?? 'unknown',
-    gated: Boolean(model.gated),
+    license,
+    gated,
     files,
     totalBytes: files.reduce((n, f) => n + f.size, 0),
   };
