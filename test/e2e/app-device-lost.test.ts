@@ -1,7 +1,9 @@
 // A lost GPU device in the browser: the page says so, replaces the engine worker with a fresh one, and loads
 // the model that was loaded before again, ready to generate; a training run lost with the device resumes
 // from its last checkpoint in the new engine (the dataset folder opened again there) and finishes, its loss
-// chart kept.
+// chart kept. The run starts over the engine's GPU memory budget, so it also shows the fallbacks taken
+// (gradient checkpointing, then LoRA) and that the resumed run keeps them. One run covers both: each
+// training session costs its shader compiles again on SwiftShader.
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -51,9 +53,9 @@ describe('device lost', () => {
     await page.close();
   }, 180_000);
 
-  // SwiftShader takes 10-60 s a step of the tiny UNet on a busy 2-core box: 3 steps at 32 px, the device
-  // lost in step 2, one validation image of 1 denoising step at the end.
-  it('resumes a training run from its last checkpoint and finishes it', async () => {
+  // SwiftShader takes 6-11 s a step of the tiny UNet (30-45 s for the first, mostly compiles, paid again in
+  // the new engine): 2 steps at 32 px, the device lost in step 2, one validation image of 1 denoising step.
+  it('fits a run to the memory budget, resumes it from its last checkpoint after a device loss, and finishes it', async () => {
     const page = await openApp(browser);
     const errors = collectErrors(page);
     await loadModel(page);
@@ -61,14 +63,28 @@ describe('device lost', () => {
     await panel.getByLabel('Or choose the dataset folder with the file dialog').setInputFiles(sketches);
     await expect.poll(() => panel.getByTestId('dataset-report').textContent().catch(() => ''), { timeout: 60_000 }).toMatch(/4 usable images in 2 classes/);
     await panel.getByLabel('Resolution (px; 512, 384 or 256 for SD)').fill('32');
-    await panel.getByLabel('Steps (0 = by epochs)').fill('3');
+    await panel.getByLabel('Steps (0 = by epochs)').fill('2');
     await panel.getByLabel('Gradient accumulation').fill('1');
     await panel.getByLabel('Checkpoint every (steps)').fill('1');
     await panel.locator('summary', { hasText: 'Advanced' }).click();
-    await panel.getByLabel('Validation images every (steps, 0 = off)').fill('3');
+    await panel.getByLabel('Validation images every (steps, 0 = off)').fill('2');
     await panel.getByLabel('Validation denoising steps').fill('1');
     await panel.getByLabel(/^Validation prompts/).fill('sketch of a circle');
+    // The full UNet without gradient checkpointing (the form's default) is asked for; a budget just under
+    // its plan with checkpointing leaves LoRA (the UI's budget goes down to 1 GB only, so the engine's is set).
+    await page.evaluate(async () => {
+      const engine = (window as unknown as { stencilEngine: { call(m: string, p: object): Promise<{ peak: number }> } }).stencilEngine;
+      const checkpointed = await engine.call('trainingPlan', { mode: 'full', rank: 4, resolution: 32, batch: 1, gradCheckpointing: true });
+      await engine.call('setMemoryBudget', { bytes: checkpointed.peak - 1 });
+    });
     await panel.getByRole('button', { name: 'Start training' }).click();
+
+    const fit = panel.getByTestId('memory-fit');
+    await expect.poll(() => fit.textContent().catch(() => ''), { timeout: 60_000 }).toMatch(
+      /^Changed to fit the GPU memory budget.*turned gradient checkpointing on: the plan of [\d.]+ MB exceeded the [\d.]+ MB budget.*switched from the full UNet to LoRA \(lr 1e-4\): the plan of/,
+    );
+    expect(await fit.locator('li').count()).toBe(2);
+    await screenshot(page, 'train-memory-fit');
 
     const checkpoints = panel.getByTestId('run-checkpoints');
     await expect.poll(() => checkpoints.textContent().catch(() => ''), { timeout: 300_000, interval: 500 }).toMatch(/step 1 stored/);
@@ -82,17 +98,20 @@ describe('device lost', () => {
     await expect.poll(() => page.getByTestId('model-name').textContent().catch(() => ''), { timeout: 60_000 }).toBe('model');
 
     const progress = panel.getByTestId('train-progress');
-    await expect.poll(() => progress.textContent(), { timeout: 400_000, interval: 250 }).toMatch(/^step 3 of 3 · [\d.]+ it\/s · ETA .* · making validation images…$/);
-    await expect.poll(() => panel.getByTestId('train-result').textContent().catch(() => ''), { timeout: 120_000, interval: 500 }).toBe('Finished: 3 steps.');
+    await expect.poll(() => progress.textContent(), { timeout: 400_000, interval: 250 }).toMatch(/^step 2 of 2 · [\d.]+ it\/s · ETA .* · making validation images…$/);
+    await expect.poll(() => panel.getByTestId('train-result').textContent().catch(() => ''), { timeout: 120_000, interval: 500 }).toBe('Finished: 2 steps.');
     expect(await reset.textContent()).toMatch(new RegExp(`^GPU reset after step \\d: resumed from the checkpoint at step ${from}\\.$`));
     // The chart kept the steps before the reset and charts each step once.
-    expect(await panel.getByTestId('loss-chart').locator('circle').count()).toBe(3);
-    expect(await checkpoints.textContent()).toMatch(/step 1 stored.*step 2 stored.*step 3 stored/);
-    expect(await panel.getByTestId('validation-images').getByRole('img').getAttribute('alt')).toBe('Validation image at step 3: sketch of a circle');
+    expect(await panel.getByTestId('loss-chart').locator('circle').count()).toBe(2);
+    expect(await checkpoints.textContent()).toMatch(/step 1 stored.*step 2 stored/);
+    expect(await panel.getByTestId('validation-images').getByRole('img').getAttribute('alt')).toBe('Validation image at step 2: sketch of a circle');
     expect(await panel.getByTestId('resumable-runs').count()).toBe(0);
-    expect(await panel.getByTestId('memory-fit').count()).toBe(0);
     expect(await panel.getByTestId('error').count()).toBe(0);
     await screenshot(page, 'device-lost-train-finished');
+    // The resumed run kept the fitted settings: its checkpoints are LoRA ones.
+    const rows = (await showView(page, 'Checkpoints')).getByTestId('checkpoint-list').locator('tbody tr');
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.allTextContents()).toEqual([expect.stringMatching(/^2.*LoRA/), expect.stringMatching(/^1.*LoRA/)]);
     expect(errors).toEqual([]);
     await page.close();
   }, 900_000);
