@@ -16,7 +16,7 @@ import { generate } from '../src/pipelines/text-to-image';
 import { SD15_UNET_CONFIG } from '../src/weights/standard-configs';
 import { timeMs, type Benchmark, type BenchRow } from './report';
 
-// The op implementation under test; the kernel-backed ops replace it when they land.
+// The op implementation under test: the WGSL kernels.
 const OPS: Ops = kernelOps;
 const TINY_SD15 = fileURLToPath(new URL('../test/fixtures/golden/tiny-sd15/model', import.meta.url));
 const MATMUL_SIDE = 2048;
