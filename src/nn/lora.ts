@@ -149,6 +149,21 @@ export interface LoraTraining extends TrainableWeights {
   adapters: LoraAdapter[];
 }
 
+function targetHosts(model: Module, targets: LoraTargets): [string, LoraHost][] {
+  const patterns = (Object.keys(TARGETS) as (keyof LoraTargets)[]).filter((k) => targets[k]).map((k) => TARGETS[k]);
+  return [...hosts(model)].filter(([path]) => patterns.some((p) => p.test(path)));
+}
+
+/** The parameters rank-`rank` adapters on `model`'s target modules hold (lora_A + lora_B), without making them. */
+export function loraParameterCount(model: Module, rank: number, targets: LoraTargets): number {
+  let n = 0;
+  for (const [, host] of targetHosts(model, targets)) {
+    const [out, ...rest] = host.lora.weight.torchShape;
+    n += rank * (out + rest.reduce((a, b) => a * b, 1));
+  }
+  return n;
+}
+
 /**
  * New trainable adapters on `model`'s target modules: lora_A drawn like PEFT (kaiming-uniform with a = √5,
  * i.e. U(±1/√fan_in)) from one seeded Philox stream in module order, lora_B zero so the model starts
@@ -156,11 +171,9 @@ export interface LoraTraining extends TrainableWeights {
  */
 export function attachLora(model: Module, { rank, alpha = rank, targets = { attention: true }, seed = 0 }: AttachLoraOptions): LoraTraining {
   if (!Number.isInteger(rank) || rank < 1) throw new RangeError(`LoRA rank must be a positive integer, got ${rank}`);
-  const patterns = (Object.keys(TARGETS) as (keyof LoraTargets)[]).filter((k) => targets[k]).map((k) => TARGETS[k]);
   const rng = new Philox(seed);
   const result: LoraTraining = { names: [], variables: [], layouts: [], adapters: [] };
-  for (const [path, host] of hosts(model)) {
-    if (!patterns.some((p) => p.test(path))) continue;
+  for (const [path, host] of targetHosts(model, targets)) {
     const layouts = loraLayouts(host.lora, rank);
     const fanIn = host.lora.weight.torchShape.slice(1).reduce((a, b) => a * b, 1);
     const bound = 1 / Math.sqrt(fanIn);

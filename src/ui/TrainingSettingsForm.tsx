@@ -1,7 +1,7 @@
 // Hyperparameters with the reference recipe as defaults (the advanced ones folded), and what a run
 // would cost in steps, checkpoint storage and GPU memory.
 import { useId } from 'react';
-import { defaultTrainConfig } from '../pipelines/fine-tune/train-config';
+import { defaultTrainConfig, type TrainConfig } from '../pipelines/fine-tune/train-config';
 import type { TrainingPlan } from '../pipelines/fine-tune/training-plan';
 import type { ModelInfo, TrainParams } from '../worker/messages';
 import { formatBytes, formatCount } from './format';
@@ -19,6 +19,8 @@ export interface TrainingSettings {
   lrLora: number;
   loraRank: number;
   loraAlpha: number;
+  /** Which UNet modules LoRA adapts. */
+  loraTargets: TrainConfig['loraTargets'];
   checkpointEvery: number;
   keepCheckpoints: number;
   seed: number;
@@ -49,6 +51,7 @@ export const REFERENCE_RECIPE: TrainingSettings = {
   lrLora: 1e-4,
   loraRank: 4,
   loraAlpha: 4,
+  loraTargets: { attention: true, feedForward: false, convs: false },
   checkpointEvery: 500,
   keepCheckpoints: 3,
   seed: 42,
@@ -72,6 +75,7 @@ export function trainConfigOf(t: TrainingSettings, captionTemplate: string): Ext
     mode: t.mode,
     rank: t.loraRank,
     alpha: t.loraAlpha,
+    loraTargets: t.loraTargets,
     epochs: t.epochs,
     steps: t.steps > 0 ? t.steps : undefined,
     batch: t.batch,
@@ -106,11 +110,17 @@ function validationPrompts(t: TrainingSettings): string[] {
 
 /** The plan's settings: the page asks the worker for the plan of these on the loaded model. */
 export function planParamsOf(t: TrainingSettings) {
-  return { mode: t.mode, rank: t.loraRank, resolution: t.resolution, batch: t.batch, gradCheckpointing: t.gradientCheckpointing };
+  return { mode: t.mode, rank: t.loraRank, loraTargets: t.loraTargets, resolution: t.resolution, batch: t.batch, gradCheckpointing: t.gradientCheckpointing };
 }
 
 /** What the worker planned for the current settings, or why it could not. */
 export type PlanState = { plan: TrainingPlan } | { error: string } | undefined;
+
+const LORA_TARGETS: [keyof TrainConfig['loraTargets'], string][] = [
+  ['attention', 'attention (to_q, to_k, to_v, to_out)'],
+  ['feedForward', 'feed-forward (ff.net)'],
+  ['convs', 'convolutions (resnets, proj_in/out)'],
+];
 
 function Estimate({ t, images, model, plan }: { t: TrainingSettings; images: number; model: ModelInfo | undefined; plan: PlanState }) {
   const steps = t.steps > 0 ? t.steps : Math.ceil((images * t.epochs) / (t.batch * t.accumulation));
@@ -194,6 +204,18 @@ export function TrainingSettingsForm({
           <>
             <NumberField label="LoRA rank" min={1} max={256} value={t.loraRank} onChange={set('loraRank')} />
             <NumberField label="LoRA alpha" min={1} max={256} value={t.loraAlpha} onChange={set('loraAlpha')} />
+            <fieldset className="lora-targets">
+              <legend>LoRA adapts</legend>
+              {LORA_TARGETS.map(([key, label]) => (
+                <CheckField
+                  key={key}
+                  label={label}
+                  checked={t.loraTargets[key]}
+                  onChange={(on) => set('loraTargets')({ ...t.loraTargets, [key]: on })}
+                />
+              ))}
+              {!Object.values(t.loraTargets).some(Boolean) && <p className="hint">Choose at least one kind of module.</p>}
+            </fieldset>
           </>
         )}
       </div>

@@ -269,7 +269,7 @@ export interface EngineMethods {
   pauseTraining: { params: { paused: boolean }; result: void };
   resumableRuns: { params: Record<string, never>; result: ResumableRun[] };
   /** GPU memory and trainable parameters of a run with these settings on the loaded model. */
-  trainingPlan: { params: Pick<TrainConfig, 'mode' | 'rank' | 'resolution' | 'batch' | 'gradCheckpointing'>; result: TrainingPlan };
+  trainingPlan: { params: Pick<TrainConfig, 'mode' | 'rank' | 'loraTargets' | 'resolution' | 'batch' | 'gradCheckpointing'>; result: TrainingPlan };
   generate: { params: GenerateParams; result: GenerateOutput };
 }
 

@@ -64,6 +64,7 @@ export function planTraining(p: EngineMethods['trainingPlan']['params']): Traini
       size: p.resolution,
       batch: p.batch,
       rank: p.rank,
+      loraTargets: p.loraTargets,
       activationFactor: p.gradCheckpointing ? ACTIVATION_FACTOR.checkpointed : ACTIVATION_FACTOR.plain,
     },
   );

@@ -82,6 +82,15 @@ describe('Train view', () => {
     // The tiny UNet's attention projections at rank 4: 4 × 3520 adapter parameters.
     await panel.getByLabel('Mode', { exact: true }).selectOption('lora');
     await expect.poll(() => estimate.textContent()).toMatch(/checkpoints? of 27\.5 KiB \(f16 adapters, 14\.1 k parameters at rank 4\) \+ 165 KiB of resume state/);
+    // Adapting the feed-forward layers too adds their adapters to the plan; none at all is refused.
+    const adapters = async () => Number(/([\d.]+) k parameters at rank 4/.exec((await estimate.textContent()) ?? '')?.[1]);
+    await panel.getByLabel('feed-forward (ff.net)').check();
+    await expect.poll(adapters).toBeGreaterThan(14.1);
+    await panel.getByLabel('feed-forward (ff.net)').uncheck();
+    await panel.getByLabel('attention (to_q, to_k, to_v, to_out)').uncheck();
+    expect(await panel.getByText('Choose at least one kind of module.').count()).toBe(1);
+    await panel.getByLabel('attention (to_q, to_k, to_v, to_out)').check();
+    await expect.poll(adapters).toBe(14.1);
     await panel.getByLabel('Mode', { exact: true }).selectOption('full');
     // One validation image of 2 denoising steps at step 4 only (SwiftShader is slow): the resumed run makes it.
     await panel.locator('summary', { hasText: 'Advanced' }).click();

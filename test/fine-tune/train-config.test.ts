@@ -14,6 +14,10 @@ describe('training settings', () => {
     expect(() => validateTrainConfig({ ...c, accum: 0 })).toThrow(/accum must be a positive integer/);
     expect(() => validateTrainConfig({ ...c, resolution: 500 })).toThrow(/multiple of 8/);
     expect(() => validateTrainConfig({ ...c, captionTemplate: 'sketch' })).toThrow(/\{name\}/);
+    const lora = defaultTrainConfig('lora');
+    validateTrainConfig(lora);
+    expect(() => validateTrainConfig({ ...lora, loraTargets: { attention: false, feedForward: false, convs: false } })).toThrow(/LoRA needs at least one target/);
+    validateTrainConfig({ ...c, loraTargets: { attention: false, feedForward: false, convs: false } }); // full mode: targets unused
   });
 
   it('schedules the learning rate as diffusers get_scheduler', () => {

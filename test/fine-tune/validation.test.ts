@@ -36,17 +36,27 @@ const config: TrainConfig = { ...defaultTrainConfig('lora'), resolution: 32, acc
 const validate = () => validationImages(pipeline, ['sketch of a circle'], { size: 32, steps: 2, seed: VALIDATION_SEED });
 
 describe('LoRA runs in the page', () => {
-  it('plans as many adapter parameters as attachLora makes', () => {
+  it('plans as many adapter parameters as attachLora makes, for each choice of targets', () => {
     const configs = { textEncoder: pipeline.textEncoder.config, unet: pipeline.unet.config, vae: pipeline.vae.config };
-    for (const rank of [1, 4, 8]) {
-      const lora = attachLora(pipeline.unet, { rank, targets: config.loraTargets });
+    const choices = [
+      [1, config.loraTargets],
+      [4, config.loraTargets],
+      [8, config.loraTargets],
+      [4, { attention: false, feedForward: true, convs: false }],
+      [2, { attention: true, feedForward: true, convs: true }],
+    ] as const;
+    const counts = new Set<number>();
+    for (const [rank, targets] of choices) {
+      const lora = attachLora(pipeline.unet, { rank, targets });
       const made = lora.variables.reduce((n, v) => n + v.size, 0);
       detachLora(lora.adapters);
-      expect(loraParamCount(pipeline.unet.config, rank)).toBe(made);
-      const plan = trainingPlan(configs, { mode: 'lora', precision: 'f32', size: 32, batch: 1, rank, activationFactor: 4 });
+      counts.add(made);
+      expect(loraParamCount(pipeline.unet.config, rank, targets)).toBe(made);
+      const plan = trainingPlan(configs, { mode: 'lora', precision: 'f32', size: 32, batch: 1, rank, loraTargets: targets, activationFactor: 4 });
       expect(plan.trainableParams).toBe(made);
       expect(plan.trainableState).toBe(made * 20);
     }
+    expect(counts.size).toBe(choices.length);
   });
 
   it('validates between steps without changing the run, and detaching gives the base model back', async () => {

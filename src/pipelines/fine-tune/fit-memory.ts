@@ -33,6 +33,7 @@ export function fitToMemory(
       size: c.resolution,
       batch: c.batch,
       rank: c.rank,
+      loraTargets: c.loraTargets,
       activationFactor: c.gradCheckpointing ? ACTIVATION_FACTOR.checkpointed : ACTIVATION_FACTOR.plain,
     }).peak;
   // Small models plan in megabytes: '0.0 GB' would say nothing.

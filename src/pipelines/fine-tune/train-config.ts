@@ -79,7 +79,10 @@ export function validateTrainConfig(c: TrainConfig): void {
   positiveInt('checkpoint-every', c.checkpointEvery);
   positiveInt('keep', c.keep);
   if (c.steps !== undefined) positiveInt('steps', c.steps);
-  if (c.mode === 'lora') positiveInt('rank', c.rank);
+  if (c.mode === 'lora') {
+    positiveInt('rank', c.rank);
+    if (!Object.values(c.loraTargets).some(Boolean)) throw new RangeError('LoRA needs at least one target: attention, feed-forward or convolutions');
+  }
   if (!(c.lr > 0 && c.lr < 1)) throw new RangeError(`lr must be in (0, 1), got ${c.lr}`);
   if (!Number.isInteger(c.warmup) || c.warmup < 0) throw new RangeError(`warmup must be a non-negative integer, got ${c.warmup}`);
   if (c.resolution % 8 !== 0 || c.resolution < 32) throw new RangeError(`resolution must be a multiple of 8 and at least 32, got ${c.resolution}`);

@@ -9,6 +9,7 @@ import { AutoencoderKL } from '../../models/autoencoder-kl';
 import { CLIPTextModel } from '../../models/clip-text-model';
 import type { AutoencoderKLConfig, CLIPTextConfig, UNet2DConditionConfig } from '../../models/configs';
 import { UNet2DConditionModel } from '../../models/unet-2d-condition';
+import { loraParameterCount, type LoraTargets } from '../../nn/lora';
 import { referenceOps } from '../../ops/reference';
 
 const TRAINABLE_BYTES = 20;
@@ -19,8 +20,10 @@ export interface TrainingPlanOptions {
   /** Training resolution in pixels. */
   size: number;
   batch: number;
-  /** LoRA rank; adapters on the attention projections (to_q, to_k, to_v, to_out.0). */
+  /** LoRA rank. */
   rank: number;
+  /** The modules LoRA adapts (default: the attention projections to_q, to_k, to_v, to_out.0). */
+  loraTargets?: LoraTargets;
   /** Training activation peak over the forward's peak, with the run's checkpointing setting. */
   activationFactor: number;
 }
@@ -33,15 +36,9 @@ export interface TrainingPlan {
   peak: number;
 }
 
-/** Parameters of rank-r adapters on every attention projection of the UNet. */
-export function loraParamCount(unet: UNet2DConditionConfig, rank: number): number {
-  let n = 0;
-  for (const [name, p] of new UNet2DConditionModel(unet, referenceOps).namedParameters()) {
-    if (!/\.attn[12]\.(to_q|to_k|to_v|to_out\.0)\.weight$/.test(name)) continue;
-    const [out, inp] = p.torchShape;
-    n += rank * (out + inp);
-  }
-  return n;
+/** Parameters of rank-r adapters on the UNet's target modules (default: the attention projections). */
+export function loraParamCount(unet: UNet2DConditionConfig, rank: number, targets: LoraTargets = { attention: true }): number {
+  return loraParameterCount(new UNet2DConditionModel(unet, referenceOps), rank, targets);
 }
 
 export function trainingPlan(
@@ -54,7 +51,7 @@ export function trainingPlan(
     weightBytes(new CLIPTextModel(configs.textEncoder, referenceOps), o.precision) +
     weightBytes(new AutoencoderKL(configs.vae, referenceOps), o.precision) +
     (o.mode === 'lora' ? weightBytes(unetModel, o.precision) : 0);
-  const trainableParams = o.mode === 'lora' ? loraParamCount(configs.unet, o.rank) : unetParams;
+  const trainableParams = o.mode === 'lora' ? loraParameterCount(unetModel, o.rank, o.loraTargets ?? { attention: true }) : unetParams;
   const f = 2 ** (configs.vae.block_out_channels.length - 1);
   const unetPeak = unetActivationPeak(configs.unet, o.batch, Math.ceil(o.size / f), 'fused');
   // The VAE encode of a training image runs before the UNet; its peak is about its decode's.
