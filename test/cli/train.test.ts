@@ -71,10 +71,13 @@ describe('stencil train', () => {
 
   it('trains a LoRA whose file generate applies, and export converts to kohya keys', async () => {
     const out = mkdtempSync(join(tmpdir(), 'train-lora-'));
-    const t = await stencil(['train', ...common, '--out', out, '--steps', '1', '--mode', 'lora', '--rank', '2', '--lr', '1e-2']);
+    const t = await stencil(['train', ...common, '--out', out, '--steps', '1', '--mode', 'lora', '--rank', '2', '--lora-targets', 'attention,ff', '--lr', '1e-2']);
     expect(t.code, t.stderr).toBe(0);
     const lora = join(out, 'checkpoint-1', 'lora.safetensors');
-    expect(existsSync(lora)).toBe(true);
+    const bytes = readFileSync(lora);
+    const keys = Object.keys(JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString()));
+    for (const module of ['attn1.to_q', 'attn2.to_out.0', 'ff.net.0.proj', 'ff.net.2']) expect(keys.some((k) => k.includes(`.${module}.lora_A.`)), module).toBe(true);
+    expect(keys.some((k) => k.includes('.resnets.'))).toBe(false);
     const kohya = join(out, 'kohya.safetensors');
     const e = await stencil(['export', '--checkpoint', lora, '--to', 'kohya-lora', '--model', MODEL, '--out', kohya]);
     expect(e.code, e.stderr).toBe(0);
@@ -103,5 +106,8 @@ describe('stencil train', () => {
     const bad = await stencil(['train', '--model', MODEL, '--data', data, '--out', empty, '--accum', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/accum must be a positive integer/);
+    const target = await stencil(['train', '--model', MODEL, '--data', data, '--out', empty, '--mode', 'lora', '--lora-targets', 'attention,mlp']);
+    expect(target.code).toBe(2);
+    expect(target.stderr).toMatch(/--lora-targets: unknown target "mlp" \(choose from attention, ff, convs\)/);
   }, 120_000);
 });

@@ -17,7 +17,7 @@ import { attachLora } from '../../nn/lora';
 import { exportDiffusersUnet, exportLora } from '../../pipelines/fine-tune/export';
 import { fitToMemory } from '../../pipelines/fine-tune/fit-memory';
 import { accelerateCommand } from '../../pipelines/fine-tune/scale-out';
-import { validationImages } from '../../pipelines/fine-tune/validation';
+import { VALIDATION_SEED, validationImages } from '../../pipelines/fine-tune/validation';
 import { loadCheckpointWeights, loadRunState, saveRunCheckpoint } from '../../pipelines/fine-tune/run-checkpoint';
 import { defaultTrainConfig, validateTrainConfig, type TrainConfig } from '../../pipelines/fine-tune/train-config';
 import { makeTrainable } from '../../pipelines/fine-tune/trainable';
@@ -27,8 +27,23 @@ import { FileCheckpointStore } from '../../storage/file-checkpoint-store';
 const FLAGS = [
   'model', 'data', 'out', 'mode', 'steps', 'epochs', 'batch', 'accum', 'lr', 'lr-schedule', 'warmup', 'resolution', 'flip', 'seed',
   'checkpoint-every', 'keep', 'resume', 'grad-checkpointing', 'min-snr', 'noise-offset', 'names', 'caption-template', 'classes',
-  'max-per-class', 'precision', 'rank', 'alpha', 'memory-budget', 'validation-every', 'validation-steps', 'export-dataset',
+  'max-per-class', 'precision', 'rank', 'alpha', 'lora-targets', 'memory-budget', 'validation-every', 'validation-steps', 'export-dataset',
 ];
+
+const LORA_TARGET_NAMES = { attention: 'attention', ff: 'feedForward', convs: 'convs' } as const;
+
+/** `--lora-targets attention,ff,convs` (default attention). */
+function loraTargetsFrom(f: Flags, fallback: TrainConfig['loraTargets']): TrainConfig['loraTargets'] {
+  const given = f.string('lora-targets');
+  if (given === undefined) return fallback;
+  const targets = { attention: false, feedForward: false, convs: false };
+  for (const name of given.split(',').map((x) => x.trim())) {
+    const key = LORA_TARGET_NAMES[name as keyof typeof LORA_TARGET_NAMES];
+    if (!key) throw new UsageError(`--lora-targets: unknown target "${name}" (choose from attention, ff, convs)`);
+    targets[key] = true;
+  }
+  return targets;
+}
 const PUBLIC = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'public');
 
 function configFromFlags(f: Flags): TrainConfig {
@@ -38,6 +53,7 @@ function configFromFlags(f: Flags): TrainConfig {
     ...c,
     rank: f.integer('rank', c.rank)!,
     alpha: f.number('alpha', c.alpha)!,
+    loraTargets: loraTargetsFrom(f, c.loraTargets),
     steps: f.integer('steps'),
     epochs: f.integer('epochs', c.epochs)!,
     batch: f.integer('batch', c.batch)!,
@@ -55,6 +71,7 @@ function configFromFlags(f: Flags): TrainConfig {
     noiseOffset: f.number('noise-offset', c.noiseOffset)!,
     captionTemplate: f.string('caption-template', c.captionTemplate),
     validationEvery: f.integer('validation-every', c.validationEvery)!,
+    validationSteps: f.integer('validation-steps', c.validationSteps)!,
   };
   try {
     validateTrainConfig(config);
@@ -75,8 +92,9 @@ checkpoint every 500 steps (keep 3), seed 42.
   --data DIR               ImageNet-Sketch synset folders, class folders, image + .txt captions, or metadata.jsonl
   --out DIR                checkpoint-<step>/ (unet/ or lora.safetensors, + run state) and log.csv
   --rank N --alpha X       LoRA rank (4) and alpha (4)
+  --lora-targets LIST      what LoRA adapts: attention (default), ff (feed-forward), convs; comma-separated
   --grad-checkpointing on|off   recompute block activations in the backward pass (default on)
-  --mode full|lora         the whole UNet, or LoRA adapters (--rank, --alpha) on the attention projections
+  --mode full|lora         the whole UNet, or LoRA adapters (--rank, --alpha, --lora-targets)
   --steps N | --epochs N   optimizer steps (overrides epochs) or passes over the data
   --batch N --accum N      micro-batch size and gradient accumulation
   --lr X --lr-schedule constant|constant-warmup|cosine --warmup N
@@ -155,7 +173,7 @@ checkpoint every 500 steps (keep 3), seed 42.
         await appendFile(log, `${r.step},${r.loss},${r.lr},${r.lossScale},${r.seconds.toFixed(3)}\n`);
         bar.update(r.step, r.totalSteps, `loss ${r.loss.toFixed(4)} (avg ${r.smoothedLoss.toFixed(4)})${r.applied ? '' : ' skipped: inf/NaN gradient'}`);
         if (config.validationEvery > 0 && r.step % config.validationEvery === 0) {
-          const images = await validationImages(pipeline, config.validationPrompts, { size: config.resolution, steps: flags.integer('validation-steps', 20)!, seed: 42 });
+          const images = await validationImages(pipeline, config.validationPrompts, { size: config.resolution, steps: config.validationSteps, seed: VALIDATION_SEED });
           await mkdir(join(out, 'validation'), { recursive: true });
           for (const [i, v] of images.entries()) await writeFile(join(out, 'validation', `step-${r.step}-${i}.png`), v.png);
         }
