@@ -60,7 +60,7 @@ function ResultCard({ client, record, onDelete }: { client: EngineClient; record
           {compare ? `Comparison on seed ${record.results[0]!.seed}` : `Seed ${record.results[0]!.seed}`} · {new Date(record.createdAt).toLocaleString()}
           {record.id < 0 && ' · not saved'}
         </span>
-        <button type="button" className="secondary" onClick={onDelete}>
+        <button type="button" className="secondary" onClick={onDelete} aria-label={`Delete this ${compare ? 'comparison' : 'result'} (seed ${record.results[0]!.seed})`}>
           Delete
         </button>
       </div>

@@ -65,7 +65,14 @@ function reduce(run: RunView, p: TrainProgress): RunView {
       // The record's checkpoint can be newer than the page heard of (the reset came as it was stored).
       const reset = run.reset?.phase === 'resuming' ? { ...run.reset, from: p.step } : run.reset;
       const memoryFit = p.memoryFit.length > 0 ? p.memoryFit : run.memoryFit;
-      return { ...run, runId: p.runId, checkpointStep: p.step > 0 ? p.step : run.checkpointStep, memoryFit, reset };
+      // A run resumed after a reload charts from its first step, smoothed as the trainer smooths.
+      let smoothed = NaN;
+      const history = p.losses.map(({ step, loss }) => {
+        smoothed = Number.isNaN(smoothed) ? loss : 0.9 * smoothed + 0.1 * loss;
+        return { step, loss, smoothed };
+      });
+      const losses = run.losses.length > 0 ? run.losses : history;
+      return { ...run, runId: p.runId, checkpointStep: p.step > 0 ? p.step : run.checkpointStep, memoryFit, reset, losses };
     }
     case 'step': {
       const r = p.report;

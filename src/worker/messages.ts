@@ -172,7 +172,8 @@ export type TrainProgress =
    * First, once the run is recorded: the step it starts from (a resumed run's checkpoint, else 0) and what a
    * new run's settings were changed to fit the GPU memory budget (empty when they fit as asked).
    */
-  | { kind: 'started'; runId: string; step: number; memoryFit: string[] }
+  /** `losses`: a resumed run's losses up to its checkpoint, so its chart shows the whole run. */
+  | { kind: 'started'; runId: string; step: number; memoryFit: string[]; losses: { step: number; loss: number }[] }
   | { kind: 'step'; runId: string; report: StepReport }
   | { kind: 'checkpoint'; runId: string; step: number; totalBytes: number }
   | { kind: 'paused'; runId: string; paused: boolean }

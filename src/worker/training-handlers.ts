@@ -133,7 +133,7 @@ export async function train(params: TrainParams, ctx: HandlerContext): Promise<T
   const emit = (detail: TrainProgress, step: number, total: number, label: string) => ctx.progress(step, total, label, detail);
   // Before the trainer is set up, so that a fitted run that still fails shows what was changed.
   const startStep = resume?.state.step ?? 0;
-  emit({ kind: 'started', runId: run.id, step: startStep, memoryFit }, startStep, config.steps ?? 0, 'setting up the run');
+  emit({ kind: 'started', runId: run.id, step: startStep, memoryFit, losses: resume?.state.losses ?? [] }, startStep, config.steps ?? 0, 'setting up the run');
   const info = { runId: run.id, baseModel: model.name, captionTemplate: config.captionTemplate, mode: config.mode };
   const lora = config.mode === 'lora' ? attachLora(pipeline.unet, { rank: config.rank, alpha: config.alpha, targets: config.loraTargets, seed: config.seed }) : undefined;
   const trainable = lora ?? makeTrainable(pipeline.unet);

@@ -141,6 +141,8 @@ describe('Train view', () => {
     await resumable.getByRole('button', { name: 'Resume run' }).click();
     await expect.poll(() => train.getByTestId('train-result').textContent().catch(() => ''), { timeout: 240_000, interval: 1000 }).toBe('Finished: 4 steps.');
     expect(await train.getByTestId('run-checkpoints').textContent()).toMatch(/step 4 stored/);
+    // The chart shows the whole run: the three steps before the restart, then the resumed one.
+    expect(await train.getByTestId('loss-chart').locator('circle').count()).toBe(4);
     expect(await train.getByTestId('resumable-runs').count()).toBe(0);
     const validation = train.getByTestId('validation-images');
     expect(await validation.getByRole('img').getAttribute('alt')).toBe('Validation image at step 4: sketch of a circle');
