@@ -179,7 +179,8 @@ function WeightsPicker({
         options={[['', model ? `base model (${model.name})` : 'base model'], ...usable.map((c) => [c.id, checkpointName(c)] as [string, string])]}
         onChange={onChange}
       />
-      {usable.length === 0 && <p className="hint">No checkpoints of this model yet: the Train view saves them.</p>}
+      {!model && <p className="hint">Load a model to choose among its checkpoints.</p>}
+      {model && usable.length === 0 && <p className="hint">No checkpoints of this model yet: the Train view saves them.</p>}
       {missing && checkpoints.length > 0 && <p className="hint">The chosen checkpoint is gone or belongs to another model: using the base model.</p>}
       {others > 0 && (
         <p className="hint">
