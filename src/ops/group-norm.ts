@@ -128,7 +128,9 @@ function backward(dy: tf.Tensor, x: tf.Tensor, gamma: Weight, beta: Weight, grou
   const kernels = engine().kernels;
   const gw = weightBinding(gamma);
   const bw = weightBinding(beta);
-  const constants = { TX, TY, FWG, WG, GAMMA_F16: Number(gw.f16), BETA_F16: Number(bw.f16), SILU: Number(silu) };
+  // Each entry gets only the overrides it reads: every other one would only multiply compiled variants.
+  const flags = { GAMMA_F16: Number(gw.f16), BETA_F16: Number(bw.f16), SILU: Number(silu) };
+  const variant = (entryPoint: string, constants: Record<string, number>) => ({ defines: g.defines, constants, entryPoint });
   return tf.tidy(() => {
     // Unit gamma in the forward finalize makes the table's scale row rstd itself (its beta row is unused).
     const ones = tf.ones([g.c]);
@@ -137,7 +139,7 @@ function backward(dy: tf.Tensor, x: tf.Tensor, gamma: Weight, beta: Weight, grou
     let partials: tf.Tensor | undefined;
     overChunks(g, [x, dy], ([xc, dyc], k0, kCount, first) => {
       const wg = grid(cblocks * kCount, 1);
-      [partials] = kernels.run('group-norm-grad', { defines: g.defines, constants, entryPoint: 'reduce' }, {
+      [partials] = kernels.run('group-norm-grad', variant('reduce', { TX, TY, ...flags }), {
         inputs: [gw.t, bw.t, xc, dyc, table],
         outputs: [partials ? { inPlace: partials } : { shape: [g.chunks * 2 * g.c] }],
         uniforms: [
@@ -148,7 +150,7 @@ function backward(dy: tf.Tensor, x: tf.Tensor, gamma: Weight, beta: Weight, grou
       });
     });
     const gf = grid(g.batches * groups, 1);
-    const [coef] = kernels.run('group-norm-grad', { defines: g.defines, constants, entryPoint: 'finalize' }, {
+    const [coef] = kernels.run('group-norm-grad', variant('finalize', { FWG, GAMMA_F16: flags.GAMMA_F16 }), {
       inputs: [gw.t, partials!, table],
       outputs: [{ shape: [g.batches * 4 * g.c] }],
       uniforms: [['u32', g.c], ['u32', groups], ['u32', g.spatial], ['u32', g.chunksPerBatch], ['u32', g.batches], ['u32', gf[0]]],
@@ -157,7 +159,7 @@ function backward(dy: tf.Tensor, x: tf.Tensor, gamma: Weight, beta: Weight, grou
     const weights: (tf.Tensor | undefined)[] = [undefined, undefined];
     if (trainable[0] || trainable[1]) {
       const gwg = grid(g.cv, WG);
-      const [dgamma, dbeta] = kernels.run('group-norm-grad', { defines: g.defines, constants, entryPoint: 'weights' }, {
+      const [dgamma, dbeta] = kernels.run('group-norm-grad', variant('weights', { WG }), {
         inputs: [partials!],
         outputs: [{ shape: [g.c] }, { shape: [g.c] }],
         uniforms: [['u32', g.cv], ['u32', g.chunks], ['u32', gwg[0]]],
@@ -169,7 +171,7 @@ function backward(dy: tf.Tensor, x: tf.Tensor, gamma: Weight, beta: Weight, grou
     const inputs = [{ t: gw.t, whole: true as const }, { t: bw.t, whole: true as const }, { t: x, width: g.c }, { t: dy, width: g.c }, { t: coef, whole: true as const }];
     const dx = mapRows(g.rows, inputs, g.c, x.shape, (bound, row0, n) => {
       const wg = grid(n * g.cv, WG);
-      return kernels.run('group-norm-grad', { defines: g.defines, constants, entryPoint: 'dx' }, {
+      return kernels.run('group-norm-grad', variant('dx', { WG, ...flags }), {
         inputs: bound,
         outputs: [{ shape: [n * g.c] }],
         uniforms: [['u32', g.cv], ['u32', g.spatial], ['u32', row0], ['u32', n * g.cv], ['u32', wg[0]]],
