@@ -1,14 +1,15 @@
 // Which weights the generator's UNet holds: the loaded model's own, a checkpoint from this browser's store
 // (a full fine-tune replaces the UNet; a LoRA one is merged at generation like a LoRA file), or weights a
 // full-UNet training run in this tab changed in place. Generation asks for what it needs before each run.
-import { blobDirectory, blobFile } from '../io/file-source';
+import { blobFile } from '../io/file-source';
+import { checkpointMetadata } from '../pipelines/fine-tune/export';
+import { checkpointWeightSource } from '../pipelines/fine-tune/run-checkpoint';
 import type { LoraToApply } from '../pipelines/lora-apply';
 import { loraModules } from '../pipelines/lora-apply';
 import type { ModelMetadata } from '../pipelines/load-pipeline';
 import type { ComponentSource } from '../models/load';
-import { openDiffusersComponent } from '../weights/diffusers-folder';
 import { readLora } from '../weights/lora-file';
-import { checkpointFiles } from './checkpoint-handlers';
+import { checkpointFiles, storedCheckpoint } from './checkpoint-handlers';
 import type { HandlerContext } from './handler-context';
 import { forgetModel, loadedModel, type LoadedModel } from './model-loader';
 
@@ -56,8 +57,8 @@ export async function selectGeneratorWeights(checkpointId: string | undefined, c
   const model = loadedModel();
   const current = model.weights;
   if (checkpointId === undefined ? current.kind === 'base' : current.kind === 'checkpoint' && current.id === checkpointId) return;
-  // Read the checkpoint before touching the UNet: a missing one or another base model changes nothing.
-  const wanted = checkpointId === undefined ? undefined : await checkpointFiles(checkpointId, 'f16');
+  // Look the checkpoint up before touching the UNet: a missing one or another base model changes nothing.
+  const wanted = checkpointId === undefined ? undefined : await storedCheckpoint(checkpointId);
   if (current.kind === 'checkpoint' && current.mode === 'lora') model.pipeline.metadata = current.base;
   if (current.kind === 'trained' || (current.kind === 'checkpoint' && current.mode === 'full')) {
     model.weights = { kind: 'trained', label: weightsLabel(current) };
@@ -65,14 +66,18 @@ export async function selectGeneratorWeights(checkpointId: string | undefined, c
   }
   model.weights = { kind: 'base' };
   if (!wanted) return;
-  const { manifest, files } = wanted;
+  const { store, manifest, meta } = wanted;
   const label = `checkpoint at step ${manifest.step} (${manifest.mode === 'full' ? 'full UNet' : 'LoRA'}, run ${manifest.runId.slice(0, 8)})`;
   if (manifest.mode === 'full') {
-    await replaceUnet(model, await openDiffusersComponent(blobDirectory(label, files.map((f) => [f.path, f.blob])), 'unet'), label, ctx);
+    // Straight from the store: its f16 tensors are already under diffusers names in PyTorch layout.
+    const weights = checkpointWeightSource(store, manifest, checkpointMetadata(meta));
+    await replaceUnet(model, { config: model.unetConfig, weights }, label, ctx);
     model.weights = { kind: 'checkpoint', id: manifest.id, label, mode: 'full' };
     return;
   }
-  const lora = await readLora(blobFile(files[0].blob, files[0].path), loraModules(model.pipeline));
+  // A LoRA checkpoint is small: its PEFT file goes through the LoRA file reader, as a user's file would.
+  const [file] = await checkpointFiles(wanted, 'f16');
+  const lora = await readLora(blobFile(file.blob, file.path), loraModules(model.pipeline));
   const base = model.pipeline.metadata;
   model.pipeline.metadata = { ...base, checkpoint: label, fineTuned: true, captionTemplate: manifest.captionTemplate };
   model.weights = { kind: 'checkpoint', id: manifest.id, label, mode: 'lora', lora: { name: `run-${manifest.runId.slice(0, 8)}-step-${manifest.step}`, scale: 1, lora }, base };

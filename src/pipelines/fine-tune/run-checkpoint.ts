@@ -5,6 +5,7 @@
 import { f16BitsToF32, toF16Bits } from '../../engine/f16';
 import { toTorchLayout } from '../../models/weight-layout';
 import type { CheckpointManifest, CheckpointStore, LoadedTensor, TensorSet } from '../../storage/checkpoint-format';
+import type { WeightSource } from '../../weights/weight-source';
 import type { TrainableWeights } from './trainable';
 import type { RunState, RunTensors, Trainer } from './trainer';
 
@@ -68,4 +69,46 @@ export async function loadCheckpointWeights(store: CheckpointStore, id: string):
   const out = new Map<string, { shape: number[]; data: Float32Array }>();
   for await (const t of store.readTensors(id, { part: 'weights' })) out.set(t.name, { shape: t.shape, data: toF32(t) });
   return out;
+}
+
+/**
+ * Checkpoint `manifest`'s trained weights as a WeightSource for the model loaders: the stored f16 bytes
+ * go to the GPU as they are, read in one pass over the chunks when asked for in stored order (the model's
+ * parameter order, which the loaders follow); asking for an earlier tensor starts a new pass.
+ */
+export function checkpointWeightSource(store: CheckpointStore, manifest: CheckpointManifest, metadata: Readonly<Record<string, string>>): WeightSource {
+  const entries = manifest.weights.tensors;
+  const index = new Map(entries.map((t, i) => [t.name, i]));
+  const position = (name: string) => {
+    const i = index.get(name);
+    if (i === undefined) throw new Error(`checkpoint "${manifest.id}" has no weight "${name}"`);
+    return i;
+  };
+  const entry = (name: string) => entries[position(name)];
+  let pass: AsyncGenerator<LoadedTensor> | undefined;
+  let at = -1;
+  const read = async (name: string): Promise<LoadedTensor> => {
+    const wanted = position(name);
+    if (!pass || wanted <= at) {
+      pass = store.readTensors(manifest.id);
+      at = -1;
+    }
+    for (;;) {
+      const next = await pass.next();
+      if (next.done) throw new Error(`checkpoint "${manifest.id}" ended before weight "${name}"`);
+      if (++at === wanted) return next.value;
+    }
+  };
+  return {
+    metadata,
+    names: () => entries.map((t) => t.name),
+    has: (name) => index.has(name),
+    shape: (name) => [...entry(name).shape],
+    dtype: (name) => (entry(name).dtype === 'f16' ? 'F16' : 'F32'),
+    readF32: async (name) => toF32(await read(name)),
+    readF16Bits: async (name) => {
+      const t = await read(name);
+      return t.dtype === 'f16' ? new Uint16Array(t.bytes.buffer.slice(t.bytes.byteOffset, t.bytes.byteOffset + t.bytes.byteLength)) : toF16Bits(toF32(t));
+    },
+  };
 }
