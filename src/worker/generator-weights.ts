@@ -61,7 +61,6 @@ export async function selectGeneratorWeights(checkpointId: string | undefined, c
   const wanted = checkpointId === undefined ? undefined : await storedCheckpoint(checkpointId);
   if (current.kind === 'checkpoint' && current.mode === 'lora') model.pipeline.metadata = current.base;
   if (current.kind === 'trained' || (current.kind === 'checkpoint' && current.mode === 'full')) {
-    model.weights = { kind: 'trained', label: weightsLabel(current) };
     await replaceUnet(model, await model.baseUnet(), undefined, ctx);
   }
   model.weights = { kind: 'base' };
